@@ -1,0 +1,617 @@
+"""A Qiskit circuit compiled to torch operations on a batched statevector.
+
+Two execution modes share one compiled program:
+
+* **fast** (default): single-qubit gates act on per-qubit vectors while the state is still a
+  product state; runs of CX/CZ/X/SWAP-like gates are fused into one signed permutation of the
+  basis; single-qubit gates on the full state are one broadcast ``matmul`` each. Exact: no
+  approximation is made, only the order of floating-point operations differs.
+* **reference**: the state starts as a full vector and every gate, parameterised or not, is one
+  dense application of its own ``2**k x 2**k`` matrix (one ``aten::mm``/``aten::bmm``). It is the
+  path quantum FLOPs are counted on (DESIGN §5) and the one the fast mode is tested against.
+
+State convention: shape (batch, 2**n), complex, Qiskit basis order (qubit 0 is the least
+significant bit of the index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
+
+from faqnas_qiskit.errors import EngineError
+
+__all__ = ["SUPPORTED_PARAMETRIC_GATES", "CircuitProgram", "pauli_expectations", "z_expectations"]
+
+SUPPORTED_PARAMETRIC_GATES = ("rx", "ry", "rz")
+_IGNORED = ("barrier", "delay", "id")
+
+
+@dataclass(frozen=True)
+class _Rotation:
+    kind: str  # "rx" | "ry" | "rz"
+    qubit: int
+    batched: bool  # angle depends on per-sample (batched) parameters
+    index: int  # position in the batched or the shared angle vector
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    qubits: tuple[int, ...]
+    matrix: npt.NDArray[np.complex128]  # (2**k, 2**k), Qiskit little-endian over ``qubits``
+
+
+@dataclass(frozen=True)
+class _Permutation:
+    """``new[:, i] = phase[i] * old[:, source[i]]`` for a run of monomial gates (CX, CZ, X, ...)."""
+
+    source: npt.NDArray[np.int64]  # (2**n,)
+    phase: npt.NDArray[np.complex128] | None  # (2**n,) or None when all ones
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A run of single-qubit gates with no multi-qubit gate between them (fast mode only)."""
+
+    gates: tuple[tuple[int, int], ...]  # (qubit, position of the gate in the fast-op source list)
+
+
+_Op = _Rotation | _Fixed | _Permutation | _Layer
+
+
+def _affine(
+    angle: object, parameters: Sequence[Parameter]
+) -> tuple[npt.NDArray[np.float64], float]:
+    """A gate angle as ``coeffs @ parameter_values + offset``; raises for non-affine angles."""
+    coeffs = np.zeros(len(parameters))
+    if not isinstance(angle, ParameterExpression):
+        return coeffs, float(angle)  # type: ignore[arg-type]
+    position = {p: i for i, p in enumerate(parameters)}
+    free = angle.parameters
+    for p in free:
+        if p not in position:
+            raise EngineError(
+                f"The circuit parameter '{p.name}' must be among the parameters being bound. "
+                "Bind it, or list it in the parameter order."
+            )
+        grad = angle.gradient(p)
+        if isinstance(grad, ParameterExpression):
+            if grad.parameters:
+                raise EngineError(
+                    f"Gate angles must be affine in the parameters. Got {angle} instead. "
+                    "Rewrite the circuit with affine angles."
+                )
+            grad = complex(grad).real
+        coeffs[position[p]] = float(grad)
+    zero = angle.bind({p: 0.0 for p in free})
+    return coeffs, complex(zero).real
+
+
+def _plain_selection(
+    coeffs: npt.NDArray[np.float64], offsets: npt.NDArray[np.float64], start: int, stop: int
+) -> npt.NDArray[np.int64] | None:
+    """Column of each row if every angle is exactly one parameter in [start, stop), else None."""
+    if coeffs.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    block = coeffs[:, start:stop]
+    ones = block == 1.0
+    plain = (
+        np.all(offsets == 0)
+        and np.all(ones.sum(axis=1) == 1)
+        and np.count_nonzero(coeffs) == coeffs.shape[0]
+    )
+    return np.argmax(ones, axis=1).astype(np.int64) if plain else None
+
+
+def _monomial(matrix: npt.NDArray[np.complex128]) -> bool:
+    nonzero = np.abs(matrix) > 1e-12
+    return bool(np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1))
+
+
+def _as_permutation(op: _Fixed, n_qubits: int) -> _Permutation:
+    """The full-space signed permutation of a monomial gate."""
+    dim = 2**n_qubits
+    index = np.arange(dim)
+    local = np.zeros(dim, dtype=np.int64)
+    for j, q in enumerate(op.qubits):
+        local |= ((index >> q) & 1) << j
+    # column c of a monomial matrix has one nonzero row r: |c> -> m[r, c] |r>
+    rows = np.argmax(np.abs(op.matrix) > 1e-12, axis=0)
+    values = op.matrix[rows, np.arange(op.matrix.shape[1])]
+    new_local = rows[local]
+    target = index.copy()
+    for j, q in enumerate(op.qubits):
+        target = (target & ~(1 << q)) | (((new_local >> j) & 1) << q)
+    source = np.empty(dim, dtype=np.int64)
+    source[target] = index
+    phase = np.empty(dim, dtype=np.complex128)
+    phase[target] = values[local]
+    return _Permutation(source, None if np.allclose(phase, 1.0) else phase)
+
+
+def _compose(first: _Permutation, second: _Permutation) -> _Permutation:
+    """Apply ``first`` then ``second``."""
+    source = first.source[second.source]
+    if first.phase is None and second.phase is None:
+        return _Permutation(source, None)
+    p1 = np.ones(len(source), dtype=np.complex128) if first.phase is None else first.phase
+    p2 = np.ones(len(source), dtype=np.complex128) if second.phase is None else second.phase
+    phase = p2 * p1[second.source]
+    return _Permutation(source, None if np.allclose(phase, 1.0) else phase)
+
+
+class CircuitProgram:
+    """A circuit of RX/RY/RZ (affine angles) and fixed gates, compiled for torch.
+
+    Args:
+        circuit: A circuit without measurements, resets or classical control.
+        batched_parameters: Parameters whose values differ per sample (e.g. inputs).
+        shared_parameters: Parameters shared by the whole batch (e.g. weights).
+
+    Raises:
+        EngineError: For a parametric gate other than RX/RY/RZ, a non-affine angle, or a
+            non-unitary instruction.
+    """
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        batched_parameters: Sequence[Parameter] = (),
+        shared_parameters: Sequence[Parameter] = (),
+    ) -> None:
+        self.n_qubits = circuit.num_qubits
+        self.batched_parameters = tuple(batched_parameters)
+        self.shared_parameters = tuple(shared_parameters)
+        everything = self.batched_parameters + self.shared_parameters
+        missing = set(circuit.parameters) - set(everything)
+        if missing:
+            names = ", ".join(sorted(p.name for p in missing))
+            raise EngineError(
+                f"Every circuit parameter must be bound. Got unbound {names} instead. "
+                "Pass them as batched or shared parameters."
+            )
+        n_batched = len(self.batched_parameters)
+        rows_b: list[tuple[npt.NDArray[np.float64], float]] = []
+        rows_s: list[tuple[npt.NDArray[np.float64], float]] = []
+        ops: list[_Op] = []
+        for instruction in circuit.data:
+            operation = instruction.operation
+            qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
+            name = operation.name
+            if name in _IGNORED:
+                continue
+            if instruction.clbits or name in ("measure", "reset"):
+                raise EngineError(
+                    f"Circuits for the statevector engine must be unitary. Got a '{name}' "
+                    "instruction instead. Remove measurements, resets and classical control."
+                )
+            if name in SUPPORTED_PARAMETRIC_GATES:
+                coeffs, offset = _affine(operation.params[0], everything)
+                batched = bool(np.any(coeffs[:n_batched] != 0))
+                rows = rows_b if batched else rows_s
+                ops.append(_Rotation(name, qubits[0], batched, len(rows)))
+                rows.append((coeffs, offset))
+                continue
+            if any(isinstance(v, ParameterExpression) for v in operation.params):
+                raise EngineError(
+                    f"Parametric gates must be one of {', '.join(SUPPORTED_PARAMETRIC_GATES)}. "
+                    f"Got '{name}' instead. Transpile to rx/ry/rz with basis_gates first."
+                )
+            try:
+                matrix = np.asarray(operation.to_matrix(), dtype=np.complex128)
+            except Exception as exc:  # qiskit raises several types for non-unitary ops
+                raise EngineError(
+                    f"Gates for the statevector engine must have a matrix. Got '{name}' instead. "
+                    "Decompose it into standard gates."
+                ) from exc
+            ops.append(_Fixed(qubits, matrix))
+        self._reference_ops: tuple[_Op, ...] = tuple(ops)
+        self._fast_ops: tuple[_Op, ...] = self._fuse(ops)
+
+        def table(
+            rows: list[tuple[npt.NDArray[np.float64], float]],
+        ) -> tuple[np.ndarray, np.ndarray]:
+            if not rows:
+                return np.zeros((0, len(everything))), np.zeros(0)
+            return np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
+
+        self._coeff_b, self._offset_b = table(rows_b)
+        self._coeff_s, self._offset_s = table(rows_s)
+        # Most circuits use each parameter as a plain angle: select it instead of an affine map,
+        # which is cheaper and keeps the profiler's FLOP count to the statevector work alone.
+        self._select_b = _plain_selection(self._coeff_b, self._offset_b, 0, n_batched)
+        self._select_s = _plain_selection(self._coeff_s, self._offset_s, n_batched, len(everything))
+        self._kinds_b = [op.kind for op in ops if isinstance(op, _Rotation) and op.batched]
+        self._kinds_s = [op.kind for op in ops if isinstance(op, _Rotation) and not op.batched]
+        self._constants: dict[tuple[torch.dtype, str], dict[str, torch.Tensor]] = {}
+
+    # ----------------------------------------------------------------------------- compilation
+    def _fuse(self, ops: list[_Op]) -> tuple[_Op, ...]:
+        fused: list[_Op] = []
+        run: list[tuple[int, int]] = []
+        for position, op in enumerate(ops):
+            single = isinstance(op, _Rotation) or (isinstance(op, _Fixed) and len(op.qubits) == 1)
+            if single:
+                qubit = op.qubit if isinstance(op, _Rotation) else op.qubits[0]  # type: ignore[union-attr]
+                run.append((qubit, position))
+                continue
+            if run:
+                fused.append(_Layer(tuple(run)))
+                run = []
+            if isinstance(op, _Fixed) and len(op.qubits) > 1 and _monomial(op.matrix):
+                perm = _as_permutation(op, self.n_qubits)
+                if fused and isinstance(fused[-1], _Permutation):
+                    fused[-1] = _compose(fused[-1], perm)
+                else:
+                    fused.append(perm)
+            else:
+                fused.append(op)
+        if run:
+            fused.append(_Layer(tuple(run)))
+        return tuple(fused)
+
+    @property
+    def n_gates(self) -> int:
+        """Number of gate applications in reference mode."""
+        return len(self._reference_ops)
+
+    def gate_qubit_counts(self) -> list[int]:
+        """Arity of each gate in reference order (for FLOP formulas)."""
+        return [1 if isinstance(op, _Rotation) else len(op.qubits) for op in self._reference_ops]  # type: ignore[union-attr]
+
+    def _consts(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+        key = (dtype, str(device))
+        if key not in self._constants:
+            real = torch.float64 if dtype == torch.complex128 else torch.float32
+            c: dict[str, torch.Tensor] = {
+                "coeff_b": torch.as_tensor(self._coeff_b, dtype=real, device=device),
+                "offset_b": torch.as_tensor(self._offset_b, dtype=real, device=device),
+                "coeff_s": torch.as_tensor(self._coeff_s, dtype=real, device=device),
+                "offset_s": torch.as_tensor(self._offset_s, dtype=real, device=device),
+            }
+            for i, op in enumerate(self._fast_ops):
+                if isinstance(op, _Permutation):
+                    c[f"src{i}"] = torch.tensor(np.array(op.source), device=device)
+                    if op.phase is not None:
+                        c[f"ph{i}"] = torch.tensor(np.array(op.phase), dtype=dtype, device=device)
+                elif isinstance(op, _Fixed):
+                    c[f"m{i}"] = torch.tensor(np.array(op.matrix), dtype=dtype, device=device)
+            c["eye"] = torch.eye(2, dtype=dtype, device=device)
+            if self._select_b is not None and self._select_s is not None:
+                c["select_b"] = torch.tensor(self._select_b, dtype=torch.long, device=device)
+                c["select_s"] = torch.tensor(self._select_s, dtype=torch.long, device=device)
+            for i, op in enumerate(self._reference_ops):
+                if isinstance(op, _Fixed):
+                    c[f"r{i}"] = torch.tensor(np.array(op.matrix), dtype=dtype, device=device)
+            self._constants[key] = c
+        return self._constants[key]
+
+    # -------------------------------------------------------------------------------- execution
+    @staticmethod
+    def _rotation_matrices(
+        angles: torch.Tensor, kinds: list[str], dtype: torch.dtype
+    ) -> torch.Tensor:
+        """RX/RY/RZ matrices, shape (..., k, 2, 2), from angles (..., k) in radians.
+
+        Built with cos, sin, div and stack only, which the torch profiler does not count as
+        FLOPs: the quantum FLOPs metric counts the statevector work alone.
+        """
+        if not kinds:
+            return torch.zeros((*angles.shape, 2, 2), dtype=dtype, device=angles.device)
+        half = torch.div(angles, 2)
+        c = torch.cos(half)
+        s = torch.sin(half)
+        zero = torch.zeros_like(c)
+        is_x = torch.tensor([k == "rx" for k in kinds], device=angles.device)
+        is_y = torch.tensor([k == "ry" for k in kinds], device=angles.device)
+        is_z = torch.tensor([k == "rz" for k in kinds], device=angles.device)
+        neg_s = torch.neg(s)
+        # rx: [[c, -is], [-is, c]]; ry: [[c, -s], [s, c]]; rz: [[c - is, 0], [0, c + is]]
+        m00 = torch.complex(c, torch.where(is_z, neg_s, zero))
+        m11 = torch.complex(c, torch.where(is_z, s, zero))
+        m01 = torch.complex(torch.where(is_y, neg_s, zero), torch.where(is_x, neg_s, zero))
+        m10 = torch.complex(torch.where(is_y, s, zero), torch.where(is_x, neg_s, zero))
+        top = torch.stack((m00, m01), dim=-1)
+        bottom = torch.stack((m10, m11), dim=-1)
+        return torch.stack((top, bottom), dim=-2).to(dtype)
+
+    def _angles(
+        self, batched: torch.Tensor, shared: torch.Tensor, c: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._select_b is not None and self._select_s is not None:
+            return batched[:, c["select_b"]], shared[c["select_s"]]
+        nb = len(self.batched_parameters)
+        cb, cs = c["coeff_b"], c["coeff_s"]
+        # shared-only angles: (k_s,); batched angles: (B, k_b)
+        ang_s = torch.addmv(c["offset_s"], cs[:, nb:], shared) if cs.shape[0] else c["offset_s"]
+        if cb.shape[0]:
+            ang_b = batched @ cb[:, :nb].T + c["offset_b"]
+            if len(self.shared_parameters):
+                ang_b = ang_b + torch.mv(cb[:, nb:], shared)
+        else:
+            ang_b = torch.zeros((batched.shape[0], 0), dtype=batched.dtype, device=batched.device)
+        return ang_b, ang_s
+
+    def states(
+        self,
+        batched: torch.Tensor | None = None,
+        shared: torch.Tensor | None = None,
+        *,
+        initial: torch.Tensor | None = None,
+        dtype: torch.dtype = torch.complex64,
+        reference: bool = False,
+    ) -> torch.Tensor:
+        """Final statevectors.
+
+        Args:
+            batched: Values of ``batched_parameters``, shape (batch, len(batched_parameters)).
+            shared: Values of ``shared_parameters``, shape (len(shared_parameters),).
+            initial: Initial states, shape (batch, 2**n); |0...0> when None.
+            dtype: ``torch.complex64`` or ``torch.complex128``.
+            reference: Apply every gate as one dense matrix (the FLOPs-counting path).
+
+        Returns:
+            Statevectors, shape (batch, 2**n).
+        """
+        real = torch.float64 if dtype == torch.complex128 else torch.float32
+        device = (
+            batched.device
+            if batched is not None
+            else shared.device
+            if shared is not None
+            else torch.device("cpu")
+        )
+        if batched is None:
+            rows = initial.shape[0] if initial is not None else 1
+            batched = torch.zeros((rows, 0), dtype=real, device=device)
+        if shared is None:
+            shared = torch.zeros(0, dtype=real, device=device)
+        batched = batched.to(real)
+        shared = shared.to(real)
+        if batched.shape[-1] != len(self.batched_parameters) or shared.shape != (
+            len(self.shared_parameters),
+        ):
+            raise EngineError(
+                f"Parameter values must have shapes (batch, {len(self.batched_parameters)}) and "
+                f"({len(self.shared_parameters)},). Got {tuple(batched.shape)} and "
+                f"{tuple(shared.shape)} instead."
+            )
+        batch = batched.shape[0] if initial is None else initial.shape[0]
+        c = self._consts(dtype, device)
+        ang_b, ang_s = self._angles(batched, shared, c)
+        mats_b = self._rotation_matrices(ang_b, self._kinds_b, dtype)  # (B, k_b, 2, 2)
+        mats_s = self._rotation_matrices(ang_s, self._kinds_s, dtype)  # (k_s, 2, 2)
+        if reference:
+            return self._run_reference(batch, mats_b, mats_s, initial, dtype, c)
+        return self._run_fast(batch, mats_b, mats_s, initial, dtype, c)
+
+    def _run_reference(
+        self,
+        batch: int,
+        mats_b: torch.Tensor,
+        mats_s: torch.Tensor,
+        initial: torch.Tensor | None,
+        dtype: torch.dtype,
+        c: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        n = self.n_qubits
+        if initial is None:
+            state = torch.zeros((batch, 2**n), dtype=dtype, device=mats_s.device)
+            state[:, 0] = 1
+        else:
+            state = initial.to(dtype)
+        for i, op in enumerate(self._reference_ops):
+            if isinstance(op, _Rotation):
+                matrix = mats_b[:, op.index] if op.batched else mats_s[op.index]
+                state = _apply_dense(state, matrix, (op.qubit,), n)
+            elif isinstance(op, _Fixed):
+                state = _apply_dense(state, c[f"r{i}"], op.qubits, n)
+        return state
+
+    def _run_fast(
+        self,
+        batch: int,
+        mats_b: torch.Tensor,
+        mats_s: torch.Tensor,
+        initial: torch.Tensor | None,
+        dtype: torch.dtype,
+        c: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        n = self.n_qubits
+        device = mats_s.device
+        state: torch.Tensor | None = None if initial is None else initial.to(dtype)
+        # product-state phase: one (2,) or (B, 2) vector per qubit until the first 2-qubit gate
+        local: list[torch.Tensor] = []
+        if state is None:
+            ground = torch.zeros(2, dtype=dtype, device=device)
+            ground[0] = 1
+            local = [ground] * n
+        for i, op in enumerate(self._fast_ops):
+            if isinstance(op, _Layer):
+                per_qubit: dict[int, torch.Tensor] = {}
+                for qubit, position in op.gates:
+                    source = self._reference_ops[position]
+                    if isinstance(source, _Rotation):
+                        matrix = mats_b[:, source.index] if source.batched else mats_s[source.index]
+                    else:
+                        matrix = c[f"r{position}"]
+                    previous = per_qubit.get(qubit)
+                    per_qubit[qubit] = (
+                        matrix if previous is None else torch.matmul(matrix, previous)
+                    )
+                if state is None:
+                    for qubit, matrix in per_qubit.items():
+                        local[qubit] = torch.matmul(matrix, local[qubit].unsqueeze(-1)).squeeze(-1)
+                else:
+                    state = _apply_layer(state, per_qubit, n, c["eye"])
+                continue
+            if state is None:
+                state = _product_state(local, batch)
+            if isinstance(op, _Permutation):
+                state = state[:, c[f"src{i}"]]
+                if op.phase is not None:
+                    state = state * c[f"ph{i}"]
+            else:
+                assert isinstance(op, _Fixed)
+                state = _apply_dense(state, c[f"m{i}"], op.qubits, n)
+        if state is None:
+            state = _product_state(local, batch)
+        return state
+
+
+def _product_state(local: list[torch.Tensor], batch: int) -> torch.Tensor:
+    """Kronecker product of per-qubit vectors (qubit n-1 most significant), shape (B, 2**n)."""
+    vectors = [v if v.dim() == 2 else v.expand(batch, 2) for v in local]
+    state = vectors[-1]
+    for v in reversed(vectors[:-1]):
+        state = (state.unsqueeze(-1) * v.unsqueeze(-2)).reshape(batch, -1)
+    return state
+
+
+def _kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Kronecker product of square matrices with broadcast batch dims: (..., p, p), (..., r, r)."""
+    p, r = a.shape[-1], b.shape[-1]
+    lead = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = a[..., :, None, :, None] * b[..., None, :, None, :]
+    return out.reshape(*lead, p * r, p * r)
+
+
+def _group_matrix(
+    per_qubit: dict[int, torch.Tensor], qubits: range, eye: torch.Tensor
+) -> torch.Tensor:
+    """Kronecker product over ``qubits`` (most significant first), identity where untouched."""
+    matrix: torch.Tensor | None = None
+    for q in reversed(qubits):
+        factor = per_qubit.get(q, eye)
+        matrix = factor if matrix is None else _kron(matrix, factor)
+    assert matrix is not None
+    return matrix
+
+
+def _apply_layer(
+    state: torch.Tensor, per_qubit: dict[int, torch.Tensor], n: int, eye: torch.Tensor
+) -> torch.Tensor:
+    """Single-qubit gates on distinct qubits, shape (2, 2) or (B, 2, 2) each, on a full state.
+
+    With several gates, the layer is applied as two Kronecker blocks: the high qubits' matrix
+    from the left and the low qubits' from the right of the state viewed as a
+    (2**(n-h), 2**h) matrix, i.e. two GEMMs instead of one strided product per qubit.
+    """
+    if len(per_qubit) < 3 or n < 6:
+        for qubit, matrix in per_qubit.items():
+            state = _apply_single(state, matrix, qubit, n)
+        return state
+    batch = state.shape[0]
+    h = n // 2
+    view = state.view(batch, 2 ** (n - h), 2**h)
+    if any(q < h for q in per_qubit):
+        low = _group_matrix(per_qubit, range(0, h), eye)
+        view = torch.matmul(view, low.transpose(-1, -2))
+    if any(q >= h for q in per_qubit):
+        high = _group_matrix(per_qubit, range(h, n), eye)
+        view = torch.matmul(high, view)
+    return view.reshape(batch, 2**n)
+
+
+def _apply_single(state: torch.Tensor, matrix: torch.Tensor, qubit: int, n: int) -> torch.Tensor:
+    """One single-qubit gate, (2, 2) or (B, 2, 2), on a full state (B, 2**n)."""
+    batch = state.shape[0]
+    view = state.view(batch, 2 ** (n - 1 - qubit), 2, 2**qubit)
+    if matrix.dim() == 3:
+        out = torch.matmul(matrix.unsqueeze(1), view)
+    else:
+        out = torch.matmul(matrix, view)
+    return out.reshape(batch, 2**n)
+
+
+def _apply_dense(
+    state: torch.Tensor, matrix: torch.Tensor, qubits: tuple[int, ...], n: int
+) -> torch.Tensor:
+    """One gate as a single dense product: ``aten::mm`` (shared) or ``aten::bmm`` (per sample).
+
+    Args:
+        state: Shape (B, 2**n).
+        matrix: Shape (2**k, 2**k) or (B, 2**k, 2**k), little-endian over ``qubits``.
+        qubits: The k qubits the gate acts on.
+        n: Number of qubits.
+
+    Returns:
+        Shape (B, 2**n).
+    """
+    batch = state.shape[0]
+    k = len(qubits)
+    tensor = state.reshape(batch, *([2] * n))
+    # tensor axis 1 + j holds qubit n-1-j; gate row index is sum_j b[qubits[j]] * 2**j
+    axes = [1 + (n - 1 - q) for q in reversed(qubits)]
+    rest = [a for a in range(1, n + 1) if a not in axes]
+    if matrix.dim() == 2:
+        order = [*axes, 0, *rest]
+        moved = tensor.permute(order).reshape(2**k, -1)
+        out = torch.mm(matrix, moved).reshape([tensor.shape[a] for a in order])
+    else:
+        order = [0, *axes, *rest]
+        moved = tensor.permute(order).reshape(batch, 2**k, -1)
+        out = torch.bmm(matrix, moved).reshape([tensor.shape[a] for a in order])
+    inverse = [order.index(a) for a in range(n + 1)]
+    return out.permute(inverse).reshape(batch, 2**n)
+
+
+def _z_signs(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    index = torch.arange(2**n, device=device)
+    bits = (index.unsqueeze(1) >> torch.arange(n, device=device)) & 1
+    one = torch.ones((), dtype=dtype, device=device)
+    return torch.where(bits == 1, -one, one)  # (2**n, n); built without counted FLOPs
+
+
+def z_expectations(state: torch.Tensor) -> torch.Tensor:
+    """⟨Z_i⟩, i = 0..n-1: probabilities (one ``aten::mul``) times a sign table (one ``aten::mm``).
+
+    Args:
+        state: Shape (B, 2**n), complex.
+
+    Returns:
+        Real tensor, shape (B, n), values in [-1, 1].
+    """
+    dim = state.shape[1]
+    n = dim.bit_length() - 1
+    probs = torch.mul(state.conj(), state).real
+    return torch.mm(probs, _z_signs(n, probs.dtype, probs.device))
+
+
+def pauli_expectations(state: torch.Tensor, paulis: Sequence[str]) -> torch.Tensor:
+    """⟨P⟩ for Pauli strings in Qiskit label order (rightmost character is qubit 0).
+
+    Args:
+        state: Shape (B, 2**n), complex.
+        paulis: Labels over I, X, Y, Z of length n.
+
+    Returns:
+        Real tensor, shape (len(paulis), B).
+    """
+    batch, dim = state.shape
+    n = dim.bit_length() - 1
+    index = torch.arange(dim, device=state.device)
+    out = []
+    for label in paulis:
+        x_mask = z_mask = n_y = 0
+        for q, ch in enumerate(reversed(label)):
+            if ch in "XY":
+                x_mask |= 1 << q
+            if ch in "ZY":
+                z_mask |= 1 << q
+            n_y += ch == "Y"
+        # P|b> = i^{n_y} (-1)^{popcount(b & z)} |b ^ x>
+        parity = torch.zeros(dim, dtype=torch.int64, device=state.device)
+        masked = index & z_mask
+        for q in range(n):
+            parity ^= (masked >> q) & 1
+        sign = (1 - 2 * parity).to(state.dtype) * (1j**n_y)
+        applied = state * sign
+        flipped = state[:, index ^ x_mask]
+        out.append((flipped.conj() * applied).sum(dim=1).real)
+    return torch.stack(out) if out else torch.zeros((0, batch), dtype=state.real.dtype)

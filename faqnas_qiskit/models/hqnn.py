@@ -1,0 +1,184 @@
+"""The HQNN model: Linear -> quantum layer (TorchConnector) -> Linear -> LogSoftmax (DESIGN §4)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from qiskit_machine_learning.connectors import TorchConnector
+from qiskit_machine_learning.neural_networks import EstimatorQNN
+from torch import nn
+
+from faqnas_qiskit.circuits import HQNNCircuit, build_circuit
+from faqnas_qiskit.engines import EngineSpec, HQNNSimulator, TorchEstimator, make_engine
+from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.space import Genome
+
+__all__ = ["HQNN", "QuantumLayer", "build_model"]
+
+
+class _EstimatorFunction(torch.autograd.Function):
+    """TorchConnector's estimator path, keeping the caller's dtype (float64 stays float64)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, inputs: torch.Tensor, weights: torch.Tensor, qnn: EstimatorQNN
+    ) -> torch.Tensor:
+        ctx.qnn = qnn
+        ctx.save_for_backward(inputs, weights)
+        out = qnn.forward(inputs.detach().cpu().numpy(), weights.detach().cpu().numpy())
+        return torch.as_tensor(np.asarray(out), dtype=inputs.dtype, device=inputs.device)
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_output: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
+        inputs, weights = ctx.saved_tensors
+        input_grad, weight_grad = ctx.qnn.backward(
+            inputs.detach().cpu().numpy(), weights.detach().cpu().numpy()
+        )
+        g = grad_output.detach()
+        grad_in = grad_w = None
+        if input_grad is not None:  # (B, O, I)
+            jac = torch.as_tensor(np.asarray(input_grad), dtype=g.dtype, device=g.device)
+            grad_in = torch.einsum("bo,boi->bi", g, jac)
+        if weight_grad is not None:  # (B, O, W)
+            jac = torch.as_tensor(np.asarray(weight_grad), dtype=g.dtype, device=g.device)
+            grad_w = torch.einsum("bo,bow->w", g, jac).to(weights.dtype)
+        return grad_in, grad_w, None
+
+
+class QuantumLayer(TorchConnector):  # type: ignore[misc]
+    """A ``TorchConnector`` around an ``EstimatorQNN`` of the genome's circuit.
+
+    Its input is the pre-layer output (the classical features, shape (batch, m)); it maps them to
+    circuit input values with ``hqnn.input_values`` and returns ⟨Z_i⟩, shape (batch, n).
+
+    When the QNN's estimator is the project's :class:`TorchEstimator` at precision 0, the forward
+    pass is computed with torch operations by :class:`HQNNSimulator` and autograd does the
+    backward pass (exact gradients, no parameter shift, no per-sample Jacobians). On any other
+    estimator (Aer, IBM Runtime) it takes the estimator path: ``EstimatorQNN.forward`` and
+    parameter-shift ``EstimatorQNN.backward``.
+
+    Args:
+        hqnn: The genome's circuit.
+        engine: Estimator, gradient and precision for the QNN.
+        initial_weights: Circuit weights, shape (depth * n,), order of ``hqnn.weight_params``.
+    """
+
+    def __init__(self, hqnn: HQNNCircuit, engine: EngineSpec, initial_weights: np.ndarray) -> None:
+        qnn = EstimatorQNN(
+            circuit=hqnn.circuit,
+            estimator=engine.estimator,
+            observables=list(hqnn.observables),
+            input_params=list(hqnn.input_params),
+            weight_params=list(hqnn.weight_params),
+            gradient=engine.gradient,
+            input_gradients=True,
+            default_precision=engine.precision,
+        )
+        super().__init__(qnn, initial_weights=initial_weights)
+        self.hqnn = hqnn
+        self.engine_name = engine.name
+        fast = isinstance(engine.estimator, TorchEstimator) and engine.precision == 0
+        self.simulator: HQNNSimulator | None = HQNNSimulator(hqnn) if fast else None
+
+    def forward(self, input_data: torch.Tensor | None = None) -> torch.Tensor:
+        """⟨Z_i⟩ of each sample.
+
+        Args:
+            input_data: Pre-layer output, shape (batch, m), m = n (angle) or 2**n (amplitude).
+
+        Returns:
+            Shape (batch, n), dtype of ``input_data``.
+        """
+        if input_data is None:
+            raise ConfigError(invalid("input_data", "a tensor of shape (batch, m)", None))
+        weights = self.weight
+        if self.simulator is not None:
+            return self.simulator.expectations(input_data, weights).to(input_data.dtype)
+        angles = self.hqnn.input_values(input_data)
+        return _EstimatorFunction.apply(angles, weights, self.neural_network)  # type: ignore[no-any-return]
+
+
+class HQNN(nn.Module):
+    """``pre`` (Linear n_features -> m), ``quantum``, ``post`` (Linear n -> n_classes), LogSoftmax.
+
+    Attributes:
+        genome: The architecture.
+        pre: Classical input layer, m = n (angle) or 2**n (amplitude).
+        quantum: The quantum layer (a ``TorchConnector``).
+        post: Classical output layer.
+    """
+
+    def __init__(
+        self, genome: Genome, pre: nn.Linear, quantum: QuantumLayer, post: nn.Linear
+    ) -> None:
+        super().__init__()
+        self.genome = genome
+        self.pre = pre
+        self.quantum = quantum
+        self.post = post
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities, shape (batch, n_classes), from features, shape (batch, n_features)."""
+        return torch.log_softmax(self.post(self.quantum(self.pre(x))), dim=1)
+
+    @property
+    def n_params_classical(self) -> int:
+        """Trainable parameters of ``pre`` and ``post``."""
+        return sum(p.numel() for p in (*self.pre.parameters(), *self.post.parameters()))
+
+    @property
+    def n_params_quantum(self) -> int:
+        """Trainable circuit weights."""
+        return int(self.quantum.weight.numel())
+
+
+def _linear(n_in: int, n_out: int, generator: torch.Generator) -> nn.Linear:
+    """``nn.Linear`` with PyTorch's default initialisation, drawn from ``generator``."""
+    layer = nn.Linear(n_in, n_out)
+    bound = 1.0 / math.sqrt(n_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+def build_model(
+    genome: Genome,
+    n_features: int,
+    n_classes: int,
+    *,
+    engine: str | EngineSpec = "statevector",
+    seed: int = 0,
+) -> HQNN:
+    """Build the HQNN of ``genome`` with seeded initial weights.
+
+    Classical layers take PyTorch's default initialisation; circuit weights are uniform in
+    [-1, 1] rad (TorchConnector's default), all drawn from a generator seeded with ``seed``.
+
+    Args:
+        genome: The architecture.
+        n_features: Width of the input features.
+        n_classes: Number of classes (output width).
+        engine: Engine name (``"statevector"``, ``"aer"``) or a prepared :class:`EngineSpec`.
+        seed: Seed of the initial weights (and of the engine).
+
+    Raises:
+        ConfigError: For a bad width or an unknown engine.
+    """
+    if n_features < 1:
+        raise ConfigError(invalid("n_features", "at least 1", n_features))
+    if n_classes < 2:
+        raise ConfigError(invalid("n_classes", "at least 2", n_classes))
+    spec = engine if isinstance(engine, EngineSpec) else make_engine(engine, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    hqnn = build_circuit(genome)
+    pre = _linear(n_features, genome.n_inputs, generator)
+    weights = torch.empty(genome.n_weights).uniform_(-1.0, 1.0, generator=generator)
+    quantum = QuantumLayer(hqnn, spec, weights.numpy())
+    post = _linear(genome.n_qubits, n_classes, generator)
+    return HQNN(genome, pre, quantum, post)
