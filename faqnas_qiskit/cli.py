@@ -1,0 +1,616 @@
+"""The ``faqnas`` command. The only module that reads argv and the environment.
+
+Every ``FaqnasError`` becomes one line on stderr and exit status 2 (``--debug`` shows the
+traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from faqnas_qiskit import __version__
+from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
+
+__all__ = ["main"]
+
+log = logging.getLogger("faqnas_qiskit")
+
+DATA_ENV = "FAQNAS_DATA"
+STORE_ENV = "FAQNAS_STORE"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
+
+
+def _positive_int(name: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--dataset",
+        help="iris, wine, breast_cancer, digits, mnist, fashion_mnist, or csv:PATH (default: iris)",
+    )
+    group.add_argument(
+        "--data-dir",
+        help=f"directory of the MNIST/Fashion-MNIST IDX files (default: ${DATA_ENV})",
+    )
+    group.add_argument("--target", help="target column of a csv:PATH dataset")
+    group.add_argument("--max-train", type=int, help="subsample the training split to N samples")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (defaults: the FAQNAS paper's)")
+    group.add_argument("--epochs", type=int, default=5, help="epochs (default: 5)")
+    group.add_argument(
+        "--lr", type=float, default=0.003, help="Adam learning rate (default: 0.003)"
+    )
+    group.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
+    group.add_argument(
+        "--engine",
+        default="statevector",
+        help="statevector (fast, exact, default) or aer (Qiskit Aer EstimatorV2, parameter shift)",
+    )
+    group.add_argument("--double", action="store_true", help="train in float64/complex128")
+    group.add_argument(
+        "--seed", type=int, default=0, help="seed of split, weights, batches (default: 0)"
+    )
+    group.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``faqnas`` argument parser."""
+    parser = _Parser(
+        prog="faqnas",
+        description=(
+            "FLOPs-aware hybrid quantum neural architecture search on Qiskit. Genomes are "
+            "strings like q4-angle-cz-circular-ry.rx (qubits, embedding, entangler, topology, "
+            "one rotation per layer)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"faqnas {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="train and score one architecture",
+        description=(
+            "Train one architecture on a dataset's training split (stratified 60/20/20 split "
+            "from --seed, standardised on the training split) and print its accuracies."
+        ),
+    )
+    evaluate.add_argument("--genome", required=True, help="e.g. q4-angle-cz-circular-ry.rx")
+    _add_data_options(evaluate)
+    _add_training_options(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    search = commands.add_parser(
+        "search",
+        help="search architectures (NSGA-II over accuracy and quantum FLOPs)",
+        description=(
+            "Search the space with NSGA-II (pymoo) for the trade-off between validation "
+            "accuracy and quantum FLOPs, storing every evaluation in a SQLite store the moment "
+            "it finishes. The run id is printed first; resume an interrupted run with --resume."
+        ),
+    )
+    _add_store_option(search)
+    search.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
+    algo = search.add_argument_group("search (defaults: the FAQNAS paper's)")
+    algo.add_argument(
+        "--objectives",
+        default="flops,error",
+        help="flops,error (default), flops,error,params, error (FLOPs-agnostic baseline), "
+        "2q,error or qpu,error (hardware-aware)",
+    )
+    algo.add_argument("--strategy", default="nsga2", help="nsga2 (default), random or exhaustive")
+    algo.add_argument("--population", type=int, default=20, help="population size (default: 20)")
+    algo.add_argument(
+        "--generations", type=int, default=8, help="at most N generations (default: 8)"
+    )
+    algo.add_argument(
+        "--stagnation",
+        type=int,
+        default=2,
+        help="stop when the front is unchanged N generations (default: 2)",
+    )
+    algo.add_argument(
+        "--budget",
+        type=int,
+        help="evaluations of random search (default: population x generations)",
+    )
+    algo.add_argument(
+        "--crossover-prob",
+        type=float,
+        default=0.8,
+        help="uniform crossover probability (default: 0.8)",
+    )
+    algo.add_argument(
+        "--mutation-prob",
+        type=float,
+        default=0.2,
+        help="per-gene resampling probability (default: 0.2)",
+    )
+    sub = search.add_argument_group("sub-space (default: the whole space, 23,328 gene vectors)")
+    sub.add_argument("--qubits", help="e.g. 2-4 or 2,3,5")
+    sub.add_argument("--depth", help="e.g. 1-2")
+    sub.add_argument("--embedding", help="angle, amplitude or both (comma-separated)")
+    sub.add_argument("--entangler", help="cx, cz or both")
+    sub.add_argument("--topology", help="linear, circular or both")
+    sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
+    hw = search.add_argument_group("cost metrics")
+    hw.add_argument(
+        "--ibm-target",
+        default="fake_fez",
+        help="IBM target (fake backend) of the transpiled counts (default: fake_fez)",
+    )
+    hw.add_argument(
+        "--shots", type=int, default=1024, help="shots per circuit for predicted QPU seconds"
+    )
+    _add_data_options(search)
+    _add_training_options(search)
+    search.add_argument("--json", action="store_true", help="print the final front as JSON")
+    search.set_defaults(handler=_cmd_search)
+
+    runs = commands.add_parser(
+        "runs", help="list the runs in the store", description="List the runs in the store."
+    )
+    _add_store_option(runs)
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.set_defaults(handler=_cmd_runs)
+
+    front = commands.add_parser(
+        "front",
+        help="print a run's Pareto front",
+        description="Print the Pareto front of a run: genome, accuracies, F_Q, F_C, parameters, "
+        "two-qubit count and predicted QPU seconds.",
+    )
+    front.add_argument("run", metavar="RUN", help="run id (see 'faqnas runs')")
+    _add_store_option(front)
+    fmt = front.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    front.set_defaults(handler=_cmd_front)
+    return parser
+
+
+def _add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help=f"SQLite results store (default: ${STORE_ENV} or ./faqnas.db)"
+    )
+
+
+def _data_dir(args: argparse.Namespace) -> str | None:
+    return args.data_dir or os.environ.get(DATA_ENV) or None
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(invalid("threads", "an integer of at least 1", threads, what="option"))
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.data import load_dataset
+    from faqnas_qiskit.evaluation import TrainingConfig, evaluate_genome
+    from faqnas_qiskit.space import Genome
+
+    genome = Genome.parse(args.genome)
+    config = TrainingConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        engine=args.engine,
+        double=args.double,
+    )
+    _set_threads(args.threads)
+    dataset = load_dataset(
+        args.dataset or "iris",
+        seed=args.seed,
+        data_dir=_data_dir(args),
+        target=args.target,
+        max_train=args.max_train,
+    )
+    record, _ = evaluate_genome(genome, dataset, config, seed=args.seed)
+    if args.json:
+        print(json.dumps(record.to_dict(), sort_keys=True))
+        return 0
+    losses = record.loss_per_epoch
+    print(f"{record.genome} on {record.dataset} (seed {record.seed}, {config.engine} engine)")
+    print(
+        f"  training   {config.epochs} epochs, Adam lr {config.lr:g}, batch {config.batch_size}, "
+        f"{record.n_train} samples; loss {losses[0]:.4f} -> {losses[-1]:.4f}"
+    )
+    print(
+        f"  accuracy   train {record.train_accuracy:.4f}  val {record.val_accuracy:.4f}  "
+        f"test {record.test_accuracy:.4f}"
+    )
+    print(f"  parameters {record.params_classical} classical, {record.params_quantum} quantum")
+    print(
+        f"  wall time  {record.wall_time_s:.2f} s (train {record.train_time_s:.2f} s, "
+        f"scoring {record.eval_time_s:.2f} s)"
+    )
+    return 0
+
+
+def _store_path(args: argparse.Namespace) -> str:
+    return str(args.store or os.environ.get(STORE_ENV) or "faqnas.db")
+
+
+def _values(name: str, text: str | None, allowed: Sequence[object]) -> tuple[object, ...] | None:
+    """``"2-4"`` or ``"2,3,5"`` (integers) or ``"cx,cz"`` (names) -> allowed values."""
+    if text is None:
+        return None
+    numeric = all(isinstance(v, int) for v in allowed)
+    values: list[object] = []
+    for part in text.split(","):
+        part = part.strip()
+        if numeric and "-" in part:
+            low, _, high = part.partition("-")
+            if not (low.isdigit() and high.isdigit()):
+                values.append(part)
+                continue
+            values.extend(range(int(low), int(high) + 1))
+        elif numeric and part.isdigit():
+            values.append(int(part))
+        else:
+            values.append(part)
+    if not values or any(v not in allowed for v in values):
+        shown = ", ".join(str(v) for v in allowed)
+        raise ConfigError(
+            invalid(
+                name,
+                f"values or ranges from {shown}",
+                text,
+                f"E.g. --{name} {allowed[0]}",
+                what="option",
+            )
+        )
+    return tuple(values)
+
+
+def _space(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from faqnas_qiskit.space import (
+        DEPTHS,
+        EMBEDDINGS,
+        ENTANGLERS,
+        QUBITS,
+        ROTATIONS,
+        TOPOLOGIES,
+        SearchSpace,
+    )
+
+    chosen = {
+        "qubits": _values("qubits", args.qubits, QUBITS),
+        "depths": _values("depth", args.depth, DEPTHS),
+        "embeddings": _values("embedding", args.embedding, EMBEDDINGS),
+        "entanglers": _values("entangler", args.entangler, ENTANGLERS),
+        "topologies": _values("topology", args.topology, TOPOLOGIES),
+        "rotations": _values("rotations", args.rotations, ROTATIONS),
+    }
+    given: dict[str, Any] = {k: v for k, v in chosen.items() if v is not None}
+    return SearchSpace(**given)
+
+
+def _progress(store_path: str, quiet: bool):  # type: ignore[no-untyped-def]
+    from faqnas_qiskit.search import SearchObserver
+
+    class Progress(_Progress, SearchObserver):
+        pass
+
+    return Progress(store_path, quiet)
+
+
+class _Progress:
+    """Search observer: run id first, a progress bar with ETA (on a terminal), a line per
+    generation."""
+
+    def __init__(self, store_path: str, quiet: bool) -> None:
+        self.store_path = store_path
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.total = 0
+        self.done = 0
+        self.started = 0.0
+        self.generations = 0
+
+    def run_started(self, run_id: str, config, resumed: bool) -> None:  # type: ignore[no-untyped-def]
+        self.generations = config.generations
+        verb = "resuming" if resumed else "run"
+        print(f"{verb} {run_id} (store {self.store_path})", flush=True)
+        if not self.quiet:
+            print(
+                f"  {config.strategy} on {config.dataset}, "
+                f"objectives {','.join(config.objectives)}, "
+                f"space: {config.space.describe()}, seed {config.seed}",
+                flush=True,
+            )
+
+    def generation_started(self, generation: int, total: int, cached: int) -> None:
+        import time
+
+        self.total, self.done, self.started = total, 0, time.perf_counter()
+
+    def candidate_finished(self, outcome, cached: bool) -> None:  # type: ignore[no-untyped-def]
+        import time
+
+        self.done += 1
+        if not self.tty:
+            return
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        width = 24
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r  [{bar}] {self.done}/{self.total} ETA {eta:5.1f} s ")
+        sys.stderr.flush()
+
+    def generation_finished(self, summary) -> None:  # type: ignore[no-untyped-def]
+        if self.tty:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+        if self.quiet:
+            return
+        best = "-" if summary.best_val_accuracy is None else f"{summary.best_val_accuracy:.3f}"
+        lowest = "-" if summary.lowest_flops is None else f"{summary.lowest_flops:.4g}"
+        print(
+            f"  gen {summary.generation + 1}: {summary.evaluated} evaluated "
+            f"({summary.trained} trained, {summary.cache_hits} cache hits, "
+            f"{summary.failures} failed), "
+            f"front {summary.front_size}, best val acc {best}, lowest F_Q {lowest}, "
+            f"{summary.seconds:.1f} s",
+            flush=True,
+        )
+
+
+def _fmt(value: object, spec: str) -> str:
+    if value is None:
+        return "-"
+    return format(value, spec)
+
+
+def _print_front(rows: list[dict[str, object]]) -> None:
+    header = (
+        f"{'genome':36s} {'val acc':>7s} {'test acc':>8s} {'F_Q':>10s} {'F_C':>8s} "
+        f"{'params':>7s} {'2q gates':>8s} {'QPU s':>8s}"
+    )
+    print(header)
+    for r in rows:
+        print(
+            f"{r['genome']!s:36s} {_fmt(r['val_accuracy'], '.3f'):>7s} "
+            f"{_fmt(r['test_accuracy'], '.3f'):>8s} "
+            f"{_fmt(r['quantum_flops'], ',.0f'):>10s} {_fmt(r['classical_flops'], ',.0f'):>8s} "
+            f"{_fmt(r['params'], 'd'):>7s} {_fmt(r['two_qubit_gates'], 'd'):>8s} "
+            f"{_fmt(r['predicted_qpu_s'], '.2f'):>8s}"
+        )
+
+
+def _metrics_provider(store, config, dataset):  # type: ignore[no-untyped-def]
+    from faqnas_qiskit.metrics import metrics_function
+    from faqnas_qiskit.search import StoreCachedMetrics
+
+    settings = {
+        "n_features": dataset.n_features,
+        "n_classes": dataset.n_classes,
+        "n_train": int(dataset.x_train.shape[0]),
+        "epochs": config.training.epochs,
+        "target": config.metrics_target,
+        "shots": config.shots,
+        "samples": int(dataset.x_test.shape[0]),
+    }
+    return StoreCachedMetrics(store, metrics_function(**settings), settings)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.data import load_dataset
+    from faqnas_qiskit.evaluation import TrainingConfig
+    from faqnas_qiskit.search import (
+        SearchConfig,
+        SearchRunner,
+        SerialEvaluator,
+        front_rows,
+        parse_objectives,
+    )
+    from faqnas_qiskit.store import ResultsStore
+
+    store_path = _store_path(args)
+    _set_threads(args.threads)
+    if args.resume:
+        store = ResultsStore(store_path, create=False)
+        run = store.get_run(args.resume)
+        config = SearchConfig.from_dict(run.config)
+        if args.dataset is not None and args.dataset != config.dataset:
+            raise ConfigError(
+                f"The run to resume must belong to the dataset given. Got run {run.id!r} of "
+                f"dataset {config.dataset!r}, and --dataset {args.dataset!r}. Drop --dataset, "
+                "or resume a run of that dataset (see 'faqnas runs')."
+            )
+    else:
+        config = SearchConfig(
+            dataset=args.dataset or "iris",
+            seed=args.seed,
+            objectives=parse_objectives(args.objectives),
+            strategy=args.strategy,
+            space=_space(args),
+            population=args.population,
+            generations=args.generations,
+            stagnation=args.stagnation,
+            crossover_prob=args.crossover_prob,
+            mutation_prob=args.mutation_prob,
+            budget=args.budget,
+            training=TrainingConfig(
+                epochs=args.epochs,
+                lr=args.lr,
+                batch_size=args.batch_size,
+                engine=args.engine,
+                double=args.double,
+            ),
+            max_train=args.max_train,
+            target_column=args.target,
+            data_dir=_data_dir(args),
+            metrics_target=args.ibm_target,
+            shots=args.shots,
+        )
+        store = None
+    dataset = load_dataset(
+        config.dataset,
+        seed=config.seed,
+        data_dir=config.data_dir,
+        target=config.target_column,
+        max_train=config.max_train,
+    )
+    if store is None:
+        store = ResultsStore(store_path, create=True)
+    with store:
+        runner = SearchRunner(
+            store,
+            SerialEvaluator(dataset),
+            _metrics_provider(store, config, dataset),
+            dataset.name,
+            _progress(store_path, quiet=args.json),
+        )
+        run_id = args.resume
+        try:
+            result = runner.resume(args.resume) if args.resume else runner.start(config)
+        except KeyboardInterrupt:
+            runs = store.list_runs()
+            run_id = run_id or (runs[-1].id if runs else "RUN")
+            print(
+                f"faqnas: interrupted; finished evaluations are stored. Resume with: "
+                f"faqnas search --resume {run_id} --store {store_path}",
+                file=sys.stderr,
+            )
+            return 130
+        rows = front_rows(result.front)
+        if args.json:
+            print(json.dumps({"run": result.run_id, "front": rows}, sort_keys=True))
+            return 0
+        stop = "stopped early (front unchanged)" if result.stopped_early else "finished"
+        print(
+            f"{stop}: {len(result.candidates)} candidates, {result.trained} trained, "
+            f"{result.wall_s:.1f} s. Front of run {result.run_id}:"
+        )
+        _print_front(rows)
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    import datetime
+
+    from faqnas_qiskit.store import ResultsStore
+
+    with ResultsStore(_store_path(args), create=False) as store:
+        runs = store.list_runs()
+        counts = {r.id: len(store.generations(r.id)) for r in runs}
+    if args.json:
+        out = [
+            {
+                "id": r.id,
+                "status": r.status,
+                "dataset": r.dataset,
+                "seed": r.seed,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "generations": counts[r.id],
+                "config": r.config,
+                "versions": r.versions,
+            }
+            for r in runs
+        ]
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    print(
+        f"{'run':10s} {'status':11s} {'dataset':14s} {'strategy':10s} {'objectives':18s} "
+        f"{'gens':>4s}  created"
+    )
+    for r in runs:
+        created = datetime.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{r.id:10s} {r.status:11s} {r.dataset:14s} {r.config.get('strategy', '?'):10s} "
+            f"{','.join(r.config.get('objectives', [])):18s} {counts[r.id]:>4d}  {created}"
+        )
+    return 0
+
+
+def _cmd_front(args: argparse.Namespace) -> int:
+    import csv
+
+    from faqnas_qiskit.search import front_rows, load_run
+    from faqnas_qiskit.store import ResultsStore
+
+    with ResultsStore(_store_path(args), create=False) as store:
+        run, _config, _candidates, front = load_run(store, args.run)
+    rows = front_rows(front)
+    if args.json:
+        print(json.dumps({"run": run.id, "status": run.status, "front": rows}, sort_keys=True))
+    elif args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["genome"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print(
+            f"run {run.id} ({run.status}) on {run.dataset}: {len(rows)} architectures on the front"
+        )
+        _print_front(rows)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``faqnas`` command.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit status: 0 on success, 2 on bad input, 130 on interrupt.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except FaqnasError as exc:
+        if args.debug:
+            raise
+        print(f"faqnas: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("faqnas: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry_point() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The search: NSGA-II (pymoo, ask/tell), random and exhaustive strategies, over the store."""
+
+from faqnas_qiskit.search.candidate import (
+    CandidateOutcome,
+    CandidateTask,
+    Evaluator,
+    SerialEvaluator,
+    run_candidate,
+)
+from faqnas_qiskit.search.config import (
+    OBJECTIVES,
+    STRATEGIES,
+    WORST,
+    SearchConfig,
+    objective_values,
+    parse_objectives,
+)
+from faqnas_qiskit.search.pareto import hypervolume, non_dominated
+from faqnas_qiskit.search.runner import (
+    Candidate,
+    GenerationSummary,
+    MetricsProvider,
+    SearchObserver,
+    SearchResult,
+    SearchRunner,
+    StoreCachedMetrics,
+    front_rows,
+    load_run,
+    package_versions,
+    training_key,
+)
+
+__all__ = [
+    "OBJECTIVES",
+    "STRATEGIES",
+    "WORST",
+    "Candidate",
+    "CandidateOutcome",
+    "CandidateTask",
+    "Evaluator",
+    "GenerationSummary",
+    "MetricsProvider",
+    "SearchConfig",
+    "SearchObserver",
+    "SearchResult",
+    "SearchRunner",
+    "SerialEvaluator",
+    "StoreCachedMetrics",
+    "front_rows",
+    "hypervolume",
+    "load_run",
+    "non_dominated",
+    "objective_values",
+    "package_versions",
+    "parse_objectives",
+    "run_candidate",
+    "training_key",
+]

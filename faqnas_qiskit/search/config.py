@@ -1,0 +1,181 @@
+"""Search configuration (frozen, validated) and objective definitions (DESIGN §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.evaluation import TrainingConfig
+from faqnas_qiskit.space import SearchSpace
+
+__all__ = [
+    "OBJECTIVES",
+    "STRATEGIES",
+    "WORST",
+    "SearchConfig",
+    "objective_values",
+    "parse_objectives",
+]
+
+STRATEGIES: tuple[str, ...] = ("nsga2", "random", "exhaustive")
+# name -> what it minimises
+OBJECTIVES: dict[str, str] = {
+    "flops": "quantum FLOPs F_Q per sample",
+    "error": "1 - validation accuracy",
+    "params": "trainable parameters (classical + quantum)",
+    "2q": "two-qubit gates after transpilation for the target",
+    "qpu": "predicted QPU seconds on the target",
+}
+WORST = 1e30  # objective value of a failed candidate: worse than anything real
+MAX_EXHAUSTIVE = 20000
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``"flops,error"`` -> ``("flops", "error")``.
+
+    Raises:
+        ConfigError: Unknown or repeated names, or no ``error`` objective.
+    """
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    rule = f"a comma-separated subset of {', '.join(OBJECTIVES)} that includes error"
+    fix = "E.g. --objectives flops,error (default), error (FLOPs-agnostic), 2q,error or qpu,error."
+    if not names or len(set(names)) != len(names) or "error" not in names:
+        raise ConfigError(invalid("objectives", rule, text, fix, what="option"))
+    for name in names:
+        if name not in OBJECTIVES:
+            raise ConfigError(
+                invalid("objectives", rule, text, f"{name!r} is unknown. {fix}", what="option")
+            )
+    return names
+
+
+def objective_values(
+    objectives: tuple[str, ...], record: Mapping[str, Any] | None, metrics: Mapping[str, Any]
+) -> tuple[float, ...]:
+    """Objective vector (all minimised) of one candidate; WORST everywhere for a failure."""
+    if record is None:
+        return tuple(WORST for _ in objectives)
+    out = []
+    for name in objectives:
+        if name == "error":
+            out.append(1.0 - float(record["val_accuracy"]))
+        elif name == "flops":
+            out.append(float(metrics["quantum_flops"]))
+        elif name == "params":
+            out.append(float(record["params_classical"] + record["params_quantum"]))
+        elif name == "2q":
+            out.append(float(metrics["transpiled"]["two_qubit_gates"]))
+        else:
+            out.append(float(metrics["transpiled"]["predicted_qpu_s"]))
+    return tuple(out)
+
+
+def _positive(name: str, value: object, fix: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(invalid(name, "an integer of at least 1", value, fix, what="option"))
+
+
+def _probability(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(invalid(name, "a probability in [0, 1]", value, what="option"))
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that determines a search's results; stored with the run.
+
+    Attributes:
+        dataset: Dataset spec (``iris``, ``mnist``, ``csv:PATH``...).
+        seed: Run seed: data split, the algorithm's generator, per-candidate seeds.
+        objectives: Objective names, all minimised (see :data:`OBJECTIVES`).
+        strategy: ``nsga2``, ``random`` (same budget) or ``exhaustive``.
+        space: The (sub-)space searched.
+        population: Population size (NSGA-II) and evaluations per generation.
+        generations: Maximum number of generations, the initial population included.
+        stagnation: Stop when the non-dominated set is unchanged for this many generations.
+        crossover_prob: Probability that a mating pair is crossed over (uniform crossover).
+        mutation_prob: Probability that each gene of a child is resampled.
+        budget: Evaluations for ``random`` (default population * generations).
+        training: Training configuration of every candidate.
+        max_train: Training-split subsample size, or None.
+        target_column: Target column of a CSV dataset.
+        data_dir: Directory of IDX files (MNIST-like datasets).
+        metrics_target: IBM target of the transpiled metrics (fake backend name).
+        shots: Shots per circuit for predicted QPU seconds.
+    """
+
+    dataset: str = "iris"
+    seed: int = 0
+    objectives: tuple[str, ...] = ("flops", "error")
+    strategy: str = "nsga2"
+    space: SearchSpace = field(default_factory=SearchSpace)
+    population: int = 20
+    generations: int = 8
+    stagnation: int = 2
+    crossover_prob: float = 0.8
+    mutation_prob: float = 0.2
+    budget: int | None = None
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    max_train: int | None = None
+    target_column: str | None = None
+    data_dir: str | None = None
+    metrics_target: str = "fake_fez"
+    shots: int = 1024
+
+    def __post_init__(self) -> None:
+        parse_objectives(",".join(self.objectives))
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                invalid("strategy", f"one of {', '.join(STRATEGIES)}", self.strategy, what="option")
+            )
+        _positive("population", self.population, "Pass e.g. --population 20.")
+        if self.strategy == "nsga2" and self.population < 2:
+            raise ConfigError(
+                invalid("population", "at least 2 for nsga2", self.population, what="option")
+            )
+        _positive("generations", self.generations, "Pass e.g. --generations 8.")
+        _positive("stagnation", self.stagnation, "Pass e.g. --stagnation 2.")
+        _positive("shots", self.shots, "Pass e.g. --shots 1024.")
+        if self.budget is not None:
+            _positive("budget", self.budget, "Pass e.g. --budget 50.")
+        _probability("crossover_prob", self.crossover_prob)
+        _probability("mutation_prob", self.mutation_prob)
+        if self.strategy == "exhaustive" and self.space.n_networks > MAX_EXHAUSTIVE:
+            raise ConfigError(
+                invalid(
+                    "strategy",
+                    f"used on a space of at most {MAX_EXHAUSTIVE} networks when exhaustive",
+                    f"exhaustive over {self.space.n_networks} networks",
+                    "Restrict the space with --qubits, --depth, --embedding, ...",
+                    what="option",
+                )
+            )
+
+    @property
+    def evaluation_budget(self) -> int:
+        """Evaluations of ``random`` (and the NSGA-II maximum): population * generations."""
+        if self.strategy == "exhaustive":
+            return self.space.n_networks
+        return self.budget or self.population * self.generations
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored with the run."""
+        out = asdict(self)
+        out["objectives"] = list(self.objectives)
+        out["space"] = {name: list(getattr(self.space, name)) for name in _SPACE_FIELDS}
+        out["training"] = self.training.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
+        """Inverse of :meth:`to_dict`."""
+        fields = dict(data)
+        fields["objectives"] = tuple(fields["objectives"])
+        fields["space"] = SearchSpace(**{k: tuple(v) for k, v in fields["space"].items()})
+        fields["training"] = TrainingConfig.from_dict(fields["training"])
+        return cls(**fields)
+
+
+_SPACE_FIELDS = ("qubits", "embeddings", "entanglers", "topologies", "depths", "rotations")

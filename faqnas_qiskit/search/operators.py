@@ -1,0 +1,63 @@
+"""pymoo operators for the integer genome: gene-resampling mutation, canonical-key duplicates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.mutation import Mutation
+from pymoo.core.problem import Problem
+
+from faqnas_qiskit.space import GENE_NAMES, SearchSpace
+
+__all__ = ["CanonicalDuplicates", "GenomeProblem", "ResampleMutation"]
+
+
+class GenomeProblem(Problem):  # type: ignore[misc]
+    """The search space as a pymoo problem: nine integer genes in [0, upper bound].
+
+    Evaluation happens outside pymoo (ask/tell), so ``_evaluate`` is never called.
+    """
+
+    def __init__(self, space: SearchSpace, n_objectives: int) -> None:
+        super().__init__(
+            n_var=len(GENE_NAMES), n_obj=n_objectives, xl=0, xu=space.upper_bounds, vtype=int
+        )
+        self.space = space
+
+
+class ResampleMutation(Mutation):  # type: ignore[misc]
+    """Each gene of each child is resampled uniformly with probability ``gene_prob``."""
+
+    def __init__(self, gene_prob: float) -> None:
+        super().__init__(prob=1.0)
+        self.gene_prob = gene_prob
+
+    def _do(self, problem: Any, X: Any, *args: Any, random_state: Any = None, **kwargs: Any) -> Any:  # noqa: N803 (pymoo's name)
+        genes = np.asarray(X).astype(np.int64)
+        upper = np.asarray(problem.xu, dtype=np.int64)
+        resample = random_state.random(genes.shape) < self.gene_prob
+        fresh = random_state.integers(0, upper + 1, size=genes.shape)
+        return np.where(resample, fresh, genes)
+
+
+class CanonicalDuplicates(DuplicateElimination):  # type: ignore[misc]
+    """Two individuals are duplicates when they decode to the same canonical key."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def _key(self, individual: Any) -> str:
+        return self.space.decode(np.asarray(individual.X).astype(np.int64)).key
+
+    def _do(self, pop: Any, other: Any, is_duplicate: Any) -> Any:
+        seen = set() if other is None else {self._key(o) for o in other}
+        for i, individual in enumerate(pop):
+            key = self._key(individual)
+            if key in seen:
+                is_duplicate[i] = True
+            else:
+                seen.add(key)
+        return is_duplicate

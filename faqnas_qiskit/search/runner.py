@@ -1,0 +1,511 @@
+"""The search runner: owns the loop, the cache and the store (DESIGN §6-7).
+
+pymoo's NSGA-II is driven through ask/tell. Every candidate's result comes from the store when
+it is there (the same key, dataset, training configuration and seed), and is committed to the
+store the moment it is trained otherwise. Because the algorithm's generator is seeded from the
+run seed and every candidate's seed derives from the run seed and its canonical key, a run is a
+deterministic function of its configuration: resuming replays it from the start, reading every
+finished evaluation from the store, and reaches the same front without retraining anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Protocol
+
+import numpy as np
+
+from faqnas_qiskit.evaluation import derive_seed
+from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
+from faqnas_qiskit.search.config import SearchConfig, objective_values
+from faqnas_qiskit.search.operators import CanonicalDuplicates, GenomeProblem, ResampleMutation
+from faqnas_qiskit.search.pareto import non_dominated
+from faqnas_qiskit.space import Genome
+from faqnas_qiskit.store import ResultsStore, RunRow, StoredEvaluation, canonical_json
+
+__all__ = [
+    "Candidate",
+    "GenerationSummary",
+    "MetricsProvider",
+    "SearchObserver",
+    "SearchResult",
+    "SearchRunner",
+    "StoreCachedMetrics",
+    "front_rows",
+    "load_run",
+    "package_versions",
+    "training_key",
+]
+
+log = logging.getLogger(__name__)
+
+
+class MetricsProvider(Protocol):
+    """Cost metrics (JSON form) of an architecture, cached by canonical key by the provider."""
+
+    def __call__(self, genome: Genome) -> dict[str, Any]:
+        """Metrics of ``genome``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An evaluated candidate of a run, with its objective vector."""
+
+    key: str
+    evaluation: StoredEvaluation
+    objectives: tuple[float, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether training succeeded."""
+        return self.evaluation.ok
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What one generation did."""
+
+    generation: int
+    evaluated: int
+    trained: int
+    cache_hits: int
+    failures: int
+    front_size: int
+    best_val_accuracy: float | None
+    lowest_flops: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The outcome of a run.
+
+    Attributes:
+        run_id: Run id in the store.
+        front: Non-dominated successful candidates, by ascending first objective.
+        candidates: Every distinct candidate evaluated, in evaluation order.
+        generations: Per-generation summaries.
+        stopped_early: Whether the stagnation rule ended the run.
+        wall_s: Wall time of this call, seconds.
+        task_s: Time spent in candidate tasks (training and scoring), seconds.
+        metrics_s: Time spent computing cost metrics, seconds.
+        trained: Candidates trained by this call (not read from the store).
+    """
+
+    run_id: str
+    front: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...]
+    generations: tuple[GenerationSummary, ...]
+    stopped_early: bool
+    wall_s: float
+    task_s: float
+    metrics_s: float
+    trained: int
+
+
+class SearchObserver:
+    """Progress callbacks; the default does nothing (the CLI draws bars and tables)."""
+
+    def run_started(self, run_id: str, config: SearchConfig, resumed: bool) -> None:
+        """A run starts or resumes."""
+
+    def generation_started(self, generation: int, total: int, cached: int) -> None:
+        """A generation of ``total`` candidates starts, ``cached`` of them already stored."""
+
+    def candidate_finished(self, outcome: Candidate, cached: bool) -> None:
+        """One candidate is done (trained now, or read from the store)."""
+
+    def generation_finished(self, summary: GenerationSummary) -> None:
+        """A generation is done."""
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages a result depends on."""
+    out = {"python": platform.python_version()}
+    for name in (
+        "faqnas-qiskit",
+        "qiskit",
+        "qiskit-aer",
+        "qiskit-machine-learning",
+        "torch",
+        "pymoo",
+    ):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def training_key(config: SearchConfig) -> str:
+    """Everything besides key, dataset and seed that changes a trained result (canonical JSON)."""
+    return canonical_json(
+        {
+            "training": config.training.to_dict(),
+            "split_seed": config.seed,
+            "max_train": config.max_train,
+            "target_column": config.target_column,
+        }
+    )
+
+
+@dataclass
+class _RunState:
+    archive: dict[str, Candidate] = field(default_factory=dict)
+    summaries: list[GenerationSummary] = field(default_factory=list)
+    task_s: float = 0.0
+    metrics_s: float = 0.0
+    trained: int = 0
+
+
+class SearchRunner:
+    """Runs or resumes one search against a store.
+
+    Args:
+        store: The results store (the runner is its only writer during the run).
+        evaluator: Trains candidate tasks (in-process, local workers or a cluster).
+        metrics: Cost metrics of an architecture.
+        dataset_name: Canonical name of the loaded dataset (the store's ``dataset`` column).
+        observer: Progress callbacks.
+    """
+
+    def __init__(
+        self,
+        store: ResultsStore,
+        evaluator: Evaluator,
+        metrics: MetricsProvider,
+        dataset_name: str,
+        observer: SearchObserver | None = None,
+    ) -> None:
+        self.store = store
+        self.evaluator = evaluator
+        self.metrics = metrics
+        self.dataset_name = dataset_name
+        self.observer = observer or SearchObserver()
+
+    # --------------------------------------------------------------------------------- public
+    def start(self, config: SearchConfig) -> SearchResult:
+        """Create a run in the store and execute it."""
+        run_id = self.store.create_run(
+            dataset=self.dataset_name,
+            seed=config.seed,
+            config=config.to_dict(),
+            versions=package_versions(),
+        )
+        return self._execute(run_id, config, resumed=False)
+
+    def resume(self, run_id: str) -> SearchResult:
+        """Continue a stored run (replaying it; stored evaluations are not retrained)."""
+        run = self.store.get_run(run_id)
+        config = SearchConfig.from_dict(run.config)
+        self.store.set_run_status(run_id, "running")
+        return self._execute(run_id, config, resumed=True)
+
+    # ------------------------------------------------------------------------------- the loop
+    def _execute(self, run_id: str, config: SearchConfig, *, resumed: bool) -> SearchResult:
+        started = time.perf_counter()
+        self.observer.run_started(run_id, config, resumed)
+        state = _RunState()
+        try:
+            if config.strategy == "nsga2":
+                stopped_early = self._nsga2(run_id, config, state)
+            else:
+                stopped_early = self._sampled(run_id, config, state)
+        except BaseException:
+            self.store.set_run_status(run_id, "interrupted")
+            raise
+        self.store.set_run_status(run_id, "finished")
+        front = self._front(list(state.archive.values()))
+        return SearchResult(
+            run_id=run_id,
+            front=tuple(sorted(front, key=lambda c: (c.objectives, c.key))),
+            candidates=tuple(state.archive.values()),
+            generations=tuple(state.summaries),
+            stopped_early=stopped_early,
+            wall_s=time.perf_counter() - started,
+            task_s=state.task_s,
+            metrics_s=state.metrics_s,
+            trained=state.trained,
+        )
+
+    def _nsga2(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+        from pymoo.core.evaluator import Evaluator as PymooEvaluator
+        from pymoo.operators.crossover.ux import UniformCrossover
+        from pymoo.operators.sampling.rnd import IntegerRandomSampling
+        from pymoo.problems.static import StaticProblem
+        from pymoo.termination.max_gen import MaximumGenerationTermination
+
+        space = config.space
+        problem = GenomeProblem(space, len(config.objectives))
+        algorithm = NSGA2(
+            pop_size=config.population,
+            sampling=IntegerRandomSampling(),
+            crossover=UniformCrossover(prob=config.crossover_prob),
+            mutation=ResampleMutation(config.mutation_prob),
+            eliminate_duplicates=CanonicalDuplicates(space),
+        )
+        algorithm.setup(
+            problem,
+            termination=MaximumGenerationTermination(config.generations + 1),
+            seed=derive_seed(config.seed, "nsga2") % (2**32),
+            verbose=False,
+        )
+        previous_front: frozenset[str] | None = None
+        unchanged = 0
+        for generation in range(config.generations):
+            offspring = algorithm.ask()
+            if offspring is None or len(offspring) == 0:
+                # no unseen offspring could be made: a tiny space is exhausted
+                return True
+            vectors = np.asarray(offspring.get("X")).astype(np.int64)
+            genomes = [space.decode(v) for v in vectors]
+            candidates = self._evaluate_generation(run_id, generation, genomes, config, state)
+            values = np.array([c.objectives for c in candidates], dtype=float)
+            PymooEvaluator().eval(StaticProblem(problem, F=values), offspring)
+            algorithm.tell(infills=offspring)
+            survivors = [
+                space.decode(np.asarray(x).astype(np.int64)).key for x in algorithm.pop.get("X")
+            ]
+            front = self._finish_generation(run_id, generation, candidates, survivors, state)
+            keys = frozenset(c.key for c in front)
+            unchanged = unchanged + 1 if keys == previous_front else 0
+            previous_front = keys
+            if unchanged >= config.stagnation:
+                return generation + 1 < config.generations
+        return False
+
+    def _sampled(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
+        """Random search (same budget) or exhaustive search, in chunks of ``population``."""
+        space = config.space
+        if config.strategy == "exhaustive":
+            genomes = list(space.networks())
+        else:
+            rng = np.random.default_rng(derive_seed(config.seed, "random"))
+            wanted = min(config.evaluation_budget, space.n_networks)
+            seen: dict[str, Genome] = {}
+            while len(seen) < wanted:
+                genome = space.decode(space.sample_vectors(1, rng)[0])
+                seen.setdefault(genome.key, genome.canonical())
+            genomes = list(seen.values())
+        for generation, start in enumerate(range(0, len(genomes), config.population)):
+            chunk = genomes[start : start + config.population]
+            candidates = self._evaluate_generation(run_id, generation, chunk, config, state)
+            self._finish_generation(
+                run_id, generation, candidates, [c.key for c in candidates], state
+            )
+        return False
+
+    # -------------------------------------------------------------------------- one generation
+    def _evaluate_generation(
+        self,
+        run_id: str,
+        generation: int,
+        genomes: Sequence[Genome],
+        config: SearchConfig,
+        state: _RunState,
+    ) -> list[Candidate]:
+        started = time.perf_counter()
+        training = training_key(config)
+        found: dict[str, Candidate] = {}
+        cached: list[StoredEvaluation] = []
+        pending: list[tuple[Genome, int]] = []
+        for genome in dict((g.key, g) for g in genomes).values():
+            seed = derive_seed(config.seed, genome.key)
+            stored = self.store.lookup(genome.key, self.dataset_name, training, seed)
+            if stored is None:
+                pending.append((genome, seed))
+            else:
+                cached.append(stored)
+        self.observer.generation_started(generation, len(genomes), len(cached))
+        for stored in cached:
+            candidate = self._candidate(stored, config)
+            found[stored.key] = candidate
+            self.observer.candidate_finished(candidate, cached=True)
+        tasks = []
+        for genome, seed in pending:
+            t0 = time.perf_counter()
+            metrics = self.metrics(genome)
+            state.metrics_s += time.perf_counter() - t0
+            tasks.append(CandidateTask(genome.key, seed, config.training, metrics))
+        for outcome in self._outcomes(tasks):
+            state.task_s += outcome.seconds
+            state.trained += 1
+            stored = self.store.put_evaluation(
+                key=outcome.key,
+                dataset=self.dataset_name,
+                training=training,
+                seed=outcome.seed,
+                record=outcome.record,
+                error=outcome.error,
+                metrics=outcome.metrics,
+                weights=outcome.weights,
+                run_id=run_id,
+            )
+            if outcome.error is not None:
+                log.warning("candidate %s failed: %s", outcome.key, outcome.error)
+            candidate = self._candidate(stored, config)
+            found[outcome.key] = candidate
+            self.observer.candidate_finished(candidate, cached=False)
+        candidates = [found[g.key] for g in genomes]
+        for c in candidates:
+            state.archive.setdefault(c.key, c)
+        state.summaries.append(
+            GenerationSummary(
+                generation=generation,
+                evaluated=len(found),
+                trained=len(pending),
+                cache_hits=len(cached),
+                failures=sum(not c.ok for c in found.values()),
+                front_size=0,
+                best_val_accuracy=None,
+                lowest_flops=None,
+                seconds=time.perf_counter() - started,
+            )
+        )
+        return candidates
+
+    def _outcomes(self, tasks: list[CandidateTask]) -> Iterator[CandidateOutcome]:
+        if tasks:
+            yield from self.evaluator.map(tasks)
+
+    def _candidate(self, stored: StoredEvaluation, config: SearchConfig) -> Candidate:
+        return Candidate(
+            stored.key, stored, objective_values(config.objectives, stored.record, stored.metrics)
+        )
+
+    @staticmethod
+    def _front(candidates: list[Candidate]) -> list[Candidate]:
+        ok = [c for c in candidates if c.ok]
+        return [ok[i] for i in non_dominated([c.objectives for c in ok])]
+
+    def _finish_generation(
+        self,
+        run_id: str,
+        generation: int,
+        candidates: list[Candidate],
+        members: list[str],
+        state: _RunState,
+    ) -> list[Candidate]:
+        front = self._front(list(state.archive.values()))
+        ok = [c for c in state.archive.values() if c.ok]
+        best = max((float(c.evaluation.record["val_accuracy"]) for c in ok), default=None)  # type: ignore[index]
+        lowest = min(
+            (float(c.evaluation.metrics.get("quantum_flops", np.inf)) for c in ok), default=None
+        )
+        summary = state.summaries[-1]
+        summary = GenerationSummary(
+            generation=summary.generation,
+            evaluated=summary.evaluated,
+            trained=summary.trained,
+            cache_hits=summary.cache_hits,
+            failures=summary.failures,
+            front_size=len(front),
+            best_val_accuracy=best,
+            lowest_flops=None if lowest is None or not np.isfinite(lowest) else lowest,
+            seconds=summary.seconds,
+        )
+        state.summaries[-1] = summary
+        self.store.put_generation(
+            run_id,
+            generation,
+            members,
+            sorted(c.key for c in front),
+            {
+                "evaluated": [c.key for c in candidates],
+                "trained": summary.trained,
+                "cache_hits": summary.cache_hits,
+                "failures": summary.failures,
+            },
+        )
+        self.observer.generation_finished(summary)
+        return front
+
+
+def front_rows(front: Sequence[Candidate]) -> list[dict[str, Any]]:
+    """Flat rows of a front for tables, CSV and JSON."""
+    rows = []
+    for c in front:
+        record = c.evaluation.record or {}
+        metrics = c.evaluation.metrics
+        transpiled = metrics.get("transpiled", {}) or {}
+        rows.append(
+            {
+                "genome": c.key,
+                "val_accuracy": record.get("val_accuracy"),
+                "test_accuracy": record.get("test_accuracy"),
+                "quantum_flops": metrics.get("quantum_flops"),
+                "classical_flops": metrics.get("classical_flops"),
+                "params": (record.get("params_classical", 0) + record.get("params_quantum", 0)),
+                "two_qubit_gates": transpiled.get("two_qubit_gates"),
+                "predicted_qpu_s": transpiled.get("predicted_qpu_s"),
+            }
+        )
+    return rows
+
+
+def load_run(
+    store: ResultsStore, run_id: str
+) -> tuple[RunRow, SearchConfig, list[Candidate], list[Candidate]]:
+    """A stored run: its row, configuration, every candidate it evaluated, and its front.
+
+    Works on a run in progress (readers see committed rows) and on an interrupted one.
+
+    Raises:
+        StoreError: If the run does not exist.
+    """
+    run = store.get_run(run_id)
+    config = SearchConfig.from_dict(run.config)
+    training = training_key(config)
+    keys: dict[str, None] = {}
+    for generation in store.generations(run.id):
+        keys.update(dict.fromkeys(generation.stats.get("evaluated", [])))
+    candidates = []
+    for key in keys:
+        stored = store.lookup(key, run.dataset, training, derive_seed(config.seed, key))
+        if stored is not None:
+            objectives = objective_values(config.objectives, stored.record, stored.metrics)
+            candidates.append(Candidate(key, stored, objectives))
+    front = SearchRunner._front(candidates)
+    front.sort(key=lambda c: (c.objectives, c.key))
+    return run, config, candidates, front
+
+
+class StoreCachedMetrics:
+    """A :class:`MetricsProvider` that keeps every architecture's metrics in the store.
+
+    Args:
+        store: The results store (its ``architecture_metrics`` table is the cache).
+        compute: Computes the metrics (JSON form) of a genome under ``settings``.
+        settings: Everything besides the genome that the metrics depend on (target, shots,
+            widths, training budget); part of the cache key.
+    """
+
+    def __init__(
+        self,
+        store: ResultsStore,
+        compute: MetricsProvider,
+        settings: dict[str, Any],
+    ) -> None:
+        self.store = store
+        self.compute = compute
+        self.settings = canonical_json(settings)
+        self._memory: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, genome: Genome) -> dict[str, Any]:
+        """Metrics of ``genome``, computed at most once per store and settings."""
+        key = genome.key
+        if key in self._memory:
+            return self._memory[key]
+        metrics = self.store.get_metrics(key, self.settings)
+        if metrics is None:
+            metrics = self.compute(genome)
+            self.store.put_metrics(key, self.settings, metrics)
+        self._memory[key] = metrics
+        return metrics

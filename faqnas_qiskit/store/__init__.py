@@ -1,0 +1,21 @@
+"""The SQLite results store: runs, evaluations, generations, cached architecture metrics."""
+
+from faqnas_qiskit.store.sqlite import (
+    SCHEMA_VERSION,
+    GenerationRow,
+    ResultsStore,
+    RunRow,
+    StoredEvaluation,
+    StoreError,
+    canonical_json,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "GenerationRow",
+    "ResultsStore",
+    "RunRow",
+    "StoreError",
+    "StoredEvaluation",
+    "canonical_json",
+]

@@ -1,0 +1,452 @@
+"""The results store: one SQLite database (WAL mode) per project directory (DESIGN §7).
+
+What it promises:
+
+* An evaluation is committed in its own transaction the moment it is written; a crash loses at
+  most the evaluation being trained.
+* ``(key, dataset, training, seed)`` is unique: the same candidate is never stored twice, so a
+  lookup before training is a cross-run cache.
+* A file that is not a faqnas database, or has a newer schema, is refused before anything is
+  written to it.
+* Rows, once written, are not changed, except a run's status and timestamps.
+* One writer (the search coordinator); readers in other processes see committed rows while it
+  writes (WAL).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faqnas_qiskit.errors import FaqnasError
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "GenerationRow",
+    "ResultsStore",
+    "RunRow",
+    "StoreError",
+    "StoredEvaluation",
+]
+
+APPLICATION_ID = 0x46514E53  # "FQNS"
+SCHEMA_VERSION = 1
+RUN_STATUSES = ("running", "interrupted", "finished", "failed")
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        versions TEXT NOT NULL
+    );
+    CREATE TABLE evaluations (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        training TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        error TEXT,
+        record TEXT,
+        metrics TEXT NOT NULL,
+        weights BLOB,
+        run_id TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (key, dataset, training, seed)
+    );
+    CREATE TABLE generations (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        generation INTEGER NOT NULL,
+        members TEXT NOT NULL,
+        front TEXT NOT NULL,
+        stats TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (run_id, generation)
+    );
+    CREATE TABLE architecture_metrics (
+        key TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (key, settings)
+    );
+    """,
+}
+
+
+class StoreError(FaqnasError):
+    """The store file is missing, not a faqnas database, too new, or corrupt."""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One search run."""
+
+    id: str
+    created_at: float
+    updated_at: float
+    status: str
+    dataset: str
+    seed: int
+    config: dict[str, Any]
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    """One stored evaluation: ``record`` is the JSON form of an EvaluationRecord when ok."""
+
+    id: int
+    key: str
+    dataset: str
+    training: str
+    seed: int
+    status: str
+    error: str | None
+    record: dict[str, Any] | None
+    metrics: dict[str, Any]
+    run_id: str | None
+    created_at: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether training succeeded."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    """Population membership and front of one generation (canonical keys)."""
+
+    run_id: str
+    generation: int
+    members: tuple[str, ...]
+    front: tuple[str, ...]
+    stats: dict[str, Any]
+
+
+def canonical_json(value: object) -> str:
+    """Sorted, compact JSON: equal values give equal strings (used in unique keys)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class ResultsStore:
+    """The SQLite results store.
+
+    Args:
+        path: Database file.
+        create: Create the file when missing (a search); otherwise a missing file is an error
+            (``runs``, ``front``, ``report``).
+
+    Raises:
+        StoreError: Missing file (``create=False``), not a faqnas database, newer schema,
+            unreadable file.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        exists = self.path.exists()
+        if not exists and not create:
+            raise StoreError(
+                f"The store must be an existing faqnas database. Got {str(self.path)!r}, which "
+                "does not exist. Run 'faqnas search' first, or pass --store PATH (or set "
+                "FAQNAS_STORE)."
+            )
+        if exists and self.path.is_dir():
+            raise StoreError(
+                f"The store must be a file. Got the directory {str(self.path)!r} instead. "
+                "Pass --store DIR/faqnas.db."
+            )
+        if not exists and not self.path.parent.exists():
+            raise StoreError(
+                f"The store's folder must exist. Got {str(self.path.parent)!r} instead. "
+                "Create it or pass another --store."
+            )
+        mode = "rw" if exists else "rwc"
+        try:
+            self._db = sqlite3.connect(
+                f"file:{self.path.resolve()}?mode={mode}",
+                uri=True,
+                timeout=30,
+                isolation_level=None,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"The store must be a readable SQLite file. Got {str(self.path)!r}: {exc}. "
+                "Check the path and its permissions."
+            ) from exc
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._check_and_migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    # ------------------------------------------------------------------------------- lifecycle
+    def _check_and_migrate(self) -> None:
+        """Validate before writing anything; only then switch to WAL and migrate."""
+        try:
+            app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The store must be a faqnas SQLite database. Got {str(self.path)!r}, which is "
+                f"not a database ({exc}). Pass another --store; this file was not changed."
+            ) from exc
+        if app_id != APPLICATION_ID and not (app_id == 0 and tables == 0):
+            raise StoreError(
+                f"The store must be a faqnas database. Got {str(self.path)!r}, a SQLite file of "
+                "another application. Pass another --store; this file was not changed."
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The store's schema must be version {SCHEMA_VERSION} or older. Got version "
+                f"{version} in {str(self.path)!r}, written by a newer faqnas. Upgrade "
+                "faqnas-qiskit; this file was not changed."
+            )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+                self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------ runs
+    def create_run(
+        self, *, dataset: str, seed: int, config: dict[str, Any], versions: dict[str, str]
+    ) -> str:
+        """Insert a new run with status ``running``; returns its id (``r`` + 8 hex digits)."""
+        run_id = "r" + uuid.uuid4().hex[:8]
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                (run_id, now, now, dataset, seed, canonical_json(config), canonical_json(versions)),
+            )
+        return run_id
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        """Update a run's status (one of running, interrupted, finished, failed)."""
+        if status not in RUN_STATUSES:
+            raise ValueError(status)
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?",
+                (status, time.time(), run_id),
+            )
+
+    def get_run(self, run_id: str) -> RunRow:
+        """The run with this id.
+
+        Raises:
+            StoreError: If there is none (the message lists a few known ids).
+        """
+        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            known = [r.id for r in self.list_runs()[-5:]]
+            hint = f"Known runs: {', '.join(known)}." if known else "The store has no runs yet."
+            raise StoreError(
+                f"The run must exist in {str(self.path)!r}. Got {run_id!r} instead. {hint} "
+                "List them with 'faqnas runs'."
+            )
+        return _run_row(row)
+
+    def list_runs(self) -> list[RunRow]:
+        """All runs, oldest first."""
+        return [_run_row(r) for r in self._db.execute("SELECT * FROM runs ORDER BY created_at, id")]
+
+    # ----------------------------------------------------------------------------- evaluations
+    def lookup(self, key: str, dataset: str, training: str, seed: int) -> StoredEvaluation | None:
+        """The stored evaluation of this candidate, if any."""
+        row = self._db.execute(
+            "SELECT * FROM evaluations WHERE key = ? AND dataset = ? AND training = ? AND seed = ?",
+            (key, dataset, training, seed),
+        ).fetchone()
+        return None if row is None else _evaluation(row)
+
+    def put_evaluation(
+        self,
+        *,
+        key: str,
+        dataset: str,
+        training: str,
+        seed: int,
+        record: dict[str, Any] | None,
+        error: str | None,
+        metrics: dict[str, Any],
+        weights: bytes | None,
+        run_id: str | None,
+    ) -> StoredEvaluation:
+        """Commit one evaluation now (``record`` None and ``error`` set for a failure).
+
+        An existing row for the same candidate is kept (first write wins) and returned.
+        """
+        status = "ok" if record is not None else "failed"
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO evaluations "
+                "(key, dataset, training, seed, status, error, record, metrics, weights, run_id, "
+                "created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    dataset,
+                    training,
+                    seed,
+                    status,
+                    error,
+                    None if record is None else canonical_json(record),
+                    canonical_json(metrics),
+                    weights,
+                    run_id,
+                    time.time(),
+                ),
+            )
+        stored = self.lookup(key, dataset, training, seed)
+        assert stored is not None
+        return stored
+
+    def weights(self, evaluation_id: int) -> bytes | None:
+        """Trained weights (``torch.save`` of a state dict) of an evaluation."""
+        row = self._db.execute(
+            "SELECT weights FROM evaluations WHERE id = ?", (evaluation_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def evaluations(self, *, dataset: str | None = None) -> list[StoredEvaluation]:
+        """All evaluations (optionally of one dataset), in insertion order."""
+        if dataset is None:
+            rows = self._db.execute("SELECT * FROM evaluations ORDER BY id")
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM evaluations WHERE dataset = ? ORDER BY id", (dataset,)
+            )
+        return [_evaluation(r) for r in rows]
+
+    def count_evaluations(self) -> int:
+        """Number of stored evaluations."""
+        return int(self._db.execute("SELECT count(*) FROM evaluations").fetchone()[0])
+
+    # ----------------------------------------------------------------------------- generations
+    def put_generation(
+        self,
+        run_id: str,
+        generation: int,
+        members: list[str],
+        front: list[str],
+        stats: dict[str, Any],
+    ) -> None:
+        """Record a generation (replaying a stored generation keeps the first write)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO generations VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    generation,
+                    canonical_json(members),
+                    canonical_json(front),
+                    canonical_json(stats),
+                    time.time(),
+                ),
+            )
+            self._db.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
+
+    def generations(self, run_id: str) -> list[GenerationRow]:
+        """The run's generations, in order."""
+        rows = self._db.execute(
+            "SELECT * FROM generations WHERE run_id = ? ORDER BY generation", (run_id,)
+        )
+        return [
+            GenerationRow(
+                r["run_id"],
+                r["generation"],
+                tuple(json.loads(r["members"])),
+                tuple(json.loads(r["front"])),
+                json.loads(r["stats"]),
+            )
+            for r in rows
+        ]
+
+    # -------------------------------------------------------------------- architecture metrics
+    def get_metrics(self, key: str, settings: str) -> dict[str, Any] | None:
+        """Cached cost metrics of an architecture under the given settings (canonical JSON)."""
+        row = self._db.execute(
+            "SELECT metrics FROM architecture_metrics WHERE key = ? AND settings = ?",
+            (key, settings),
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put_metrics(self, key: str, settings: str, metrics: dict[str, Any]) -> None:
+        """Cache the cost metrics of an architecture."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO architecture_metrics VALUES (?, ?, ?)",
+                (key, settings, canonical_json(metrics)),
+            )
+
+
+def _run_row(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        row["id"],
+        row["created_at"],
+        row["updated_at"],
+        row["status"],
+        row["dataset"],
+        row["seed"],
+        json.loads(row["config"]),
+        json.loads(row["versions"]),
+    )
+
+
+def _evaluation(row: sqlite3.Row) -> StoredEvaluation:
+    return StoredEvaluation(
+        id=row["id"],
+        key=row["key"],
+        dataset=row["dataset"],
+        training=row["training"],
+        seed=row["seed"],
+        status=row["status"],
+        error=row["error"],
+        record=None if row["record"] is None else json.loads(row["record"]),
+        metrics=json.loads(row["metrics"]),
+        run_id=row["run_id"],
+        created_at=row["created_at"],
+    )

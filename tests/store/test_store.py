@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from faqnas_qiskit.store import SCHEMA_VERSION, ResultsStore, StoreError
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _put(
+    store: ResultsStore, key: str, record: dict[str, object] | None, error: str | None = None
+) -> None:
+    store.put_evaluation(
+        key=key,
+        dataset="iris",
+        training="{}",
+        seed=7,
+        record=record,
+        error=error,
+        metrics={"m": 1},
+        weights=b"w" if record else None,
+        run_id=None,
+    )
+
+
+def test_round_trip_and_first_write_wins(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with ResultsStore(path) as store:
+        run = store.create_run(dataset="iris", seed=3, config={"a": 1}, versions={"x": "1"})
+        _put(store, "q2-angle-cx-linear-rx", {"val_accuracy": 0.5})
+        _put(store, "q2-angle-cx-linear-rx", {"val_accuracy": 0.9})  # ignored: same candidate
+        _put(store, "q3-angle-cx-linear-rx", None, "TrainingError: nan")
+        store.put_generation(run, 0, ["a", "b"], ["a"], {"evaluated": ["a", "b"]})
+        store.set_run_status(run, "finished")
+    with ResultsStore(path, create=False) as store:
+        stored = store.lookup("q2-angle-cx-linear-rx", "iris", "{}", 7)
+        assert stored is not None and stored.ok and stored.record == {"val_accuracy": 0.5}
+        assert store.weights(stored.id) == b"w"
+        failed = store.lookup("q3-angle-cx-linear-rx", "iris", "{}", 7)
+        assert failed is not None and not failed.ok and failed.error == "TrainingError: nan"
+        assert store.lookup("q3-angle-cx-linear-rx", "iris", "{}", 8) is None
+        assert store.count_evaluations() == 2
+        (row,) = store.list_runs()
+        assert (row.id, row.status, row.seed, row.config) == (run, "finished", 3, {"a": 1})
+        (gen,) = store.generations(run)
+        assert gen.members == ("a", "b") and gen.front == ("a",)
+
+
+def test_missing_store_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        ResultsStore(path, create=False)
+    assert not path.exists()
+
+
+def test_not_a_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 50)
+    before = _digest(path)
+    with pytest.raises(StoreError, match="not a database"):
+        ResultsStore(path)
+    assert _digest(path) == before
+
+
+def test_foreign_sqlite_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.commit()
+    con.close()
+    before = _digest(path)
+    with pytest.raises(StoreError, match="another application"):
+        ResultsStore(path)
+    assert _digest(path) == before
+
+
+def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with ResultsStore(path) as store:
+        store.create_run(dataset="iris", seed=0, config={}, versions={})
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.close()
+    before = _digest(path)
+    with pytest.raises(StoreError, match="newer faqnas"):
+        ResultsStore(path)
+    assert _digest(path) == before
+
+
+def test_readers_see_committed_rows_while_a_writer_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    writer = ResultsStore(path)
+    run = writer.create_run(dataset="iris", seed=0, config={}, versions={})
+    _put(writer, "q2-angle-cx-linear-rx", {"val_accuracy": 0.5})
+    reader = ResultsStore(path, create=False)
+    assert reader.get_run(run).status == "running"
+    assert reader.count_evaluations() == 1
+    _put(writer, "q3-angle-cx-linear-rx", {"val_accuracy": 0.6})
+    assert reader.count_evaluations() == 2
+    reader.close()
+    writer.close()
+
+
+def test_unknown_run_lists_known_ones(tmp_path: Path) -> None:
+    with ResultsStore(tmp_path / "s.db") as store:
+        run = store.create_run(dataset="iris", seed=0, config={}, versions={})
+        with pytest.raises(StoreError, match=run):
+            store.get_run("rnope")
