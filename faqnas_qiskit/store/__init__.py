@@ -3,6 +3,7 @@
 from faqnas_qiskit.store.sqlite import (
     SCHEMA_VERSION,
     GenerationRow,
+    HardwareJobRow,
     ResultsStore,
     RunRow,
     StoredEvaluation,
@@ -13,6 +14,7 @@ from faqnas_qiskit.store.sqlite import (
 __all__ = [
     "SCHEMA_VERSION",
     "GenerationRow",
+    "HardwareJobRow",
     "ResultsStore",
     "RunRow",
     "StoreError",

@@ -31,6 +31,7 @@ __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
     "GenerationRow",
+    "HardwareJobRow",
     "ResultsStore",
     "RunRow",
     "StoreError",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 APPLICATION_ID = 0x46514E53  # "FQNS"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_STATUSES = ("running", "interrupted", "finished", "failed")
 
 _MIGRATIONS: dict[int, str] = {
@@ -84,6 +85,24 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (key, settings)
     );
     """,
+    2: """
+    CREATE TABLE hardware_jobs (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        backend TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        key TEXT NOT NULL,
+        evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+        shots INTEGER NOT NULL,
+        job_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('planned', 'submitted', 'done', 'failed')),
+        error TEXT,
+        result TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (run_id, backend, key, shots)
+    );
+    """,
 }
 
 
@@ -125,6 +144,30 @@ class StoredEvaluation:
     def ok(self) -> bool:
         """Whether training succeeded."""
         return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class HardwareJobRow:
+    """One architecture's re-evaluation on a backend.
+
+    ``status``: ``planned`` (row written before submission), ``submitted`` (``job_id`` stored
+    the moment the provider accepted the job), ``done`` (``result`` holds the HardwareRecord
+    JSON) or ``failed`` (``error`` says why).
+    """
+
+    id: int
+    run_id: str
+    backend: str
+    profile: dict[str, Any]
+    key: str
+    evaluation_id: int
+    shots: int
+    job_id: str | None
+    status: str
+    error: str | None
+    result: dict[str, Any] | None
+    created_at: float
+    updated_at: float
 
 
 @dataclass(frozen=True)
@@ -421,6 +464,106 @@ class ResultsStore:
                 "INSERT OR IGNORE INTO architecture_metrics VALUES (?, ?, ?)",
                 (key, settings, canonical_json(metrics)),
             )
+
+    # --------------------------------------------------------------------------- hardware jobs
+    def hardware_job(
+        self, run_id: str, backend: str, key: str, shots: int
+    ) -> HardwareJobRow | None:
+        """The re-evaluation of ``key`` from ``run_id`` on ``backend`` at ``shots``, if any."""
+        row = self._db.execute(
+            "SELECT * FROM hardware_jobs "
+            "WHERE run_id = ? AND backend = ? AND key = ? AND shots = ?",
+            (run_id, backend, key, shots),
+        ).fetchone()
+        return None if row is None else _hardware_row(row)
+
+    def plan_hardware_job(
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        profile: dict[str, Any],
+        key: str,
+        evaluation_id: int,
+        shots: int,
+    ) -> HardwareJobRow:
+        """Write a ``planned`` row (or return the existing one) before anything is submitted.
+
+        ``profile`` must hold no secrets: it is stored as given.
+        """
+        now = time.time()
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO hardware_jobs (run_id, backend, profile, key, "
+                "evaluation_id, shots, job_id, status, error, result, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, NULL, 'planned', NULL, NULL, ?, ?)",
+                (run_id, backend, canonical_json(profile), key, evaluation_id, shots, now, now),
+            )
+        row = self.hardware_job(run_id, backend, key, shots)
+        assert row is not None
+        return row
+
+    def mark_hardware_submitted(self, job_row_id: int, job_id: str) -> None:
+        """Store the provider's job id the moment the job is accepted (never pay twice)."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE hardware_jobs SET job_id = ?, status = 'submitted', updated_at = ? "
+                "WHERE id = ?",
+                (job_id, time.time(), job_row_id),
+            )
+
+    def finish_hardware_job(
+        self, job_row_id: int, *, result: dict[str, Any] | None, error: str | None
+    ) -> None:
+        """Record the outcome: ``done`` with a result, or ``failed`` with an error."""
+        status = "done" if result is not None else "failed"
+        with self._transaction():
+            self._db.execute(
+                "UPDATE hardware_jobs SET status = ?, result = ?, error = ?, updated_at = ? "
+                "WHERE id = ?",
+                (
+                    status,
+                    None if result is None else canonical_json(result),
+                    error,
+                    time.time(),
+                    job_row_id,
+                ),
+            )
+
+    def hardware_jobs(self, run_id: str | None = None) -> list[HardwareJobRow]:
+        """Hardware re-evaluations (of one run, or all), oldest first."""
+        if run_id is None:
+            rows = self._db.execute("SELECT * FROM hardware_jobs ORDER BY id")
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM hardware_jobs WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        return [_hardware_row(r) for r in rows]
+
+    def evaluation_by_id(self, evaluation_id: int) -> StoredEvaluation | None:
+        """The evaluation with this row id."""
+        row = self._db.execute(
+            "SELECT * FROM evaluations WHERE id = ?", (evaluation_id,)
+        ).fetchone()
+        return None if row is None else _evaluation(row)
+
+
+def _hardware_row(row: sqlite3.Row) -> HardwareJobRow:
+    return HardwareJobRow(
+        id=row["id"],
+        run_id=row["run_id"],
+        backend=row["backend"],
+        profile=json.loads(row["profile"]),
+        key=row["key"],
+        evaluation_id=row["evaluation_id"],
+        shots=row["shots"],
+        job_id=row["job_id"],
+        status=row["status"],
+        error=row["error"],
+        result=None if row["result"] is None else json.loads(row["result"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:

@@ -115,3 +115,56 @@ def test_unknown_run_lists_known_ones(tmp_path: Path) -> None:
         run = store.create_run(dataset="iris", seed=0, config={}, versions={})
         with pytest.raises(StoreError, match=run):
             store.get_run("rnope")
+
+
+def test_version_1_store_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    from faqnas_qiskit.store.sqlite import _MIGRATIONS, APPLICATION_ID
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    for statement in _MIGRATIONS[1].split(";"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute("INSERT INTO runs VALUES ('rold', 1.0, 1.0, 'finished', 'iris', 0, '{}', '{}')")
+    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.commit()
+    con.close()
+    with ResultsStore(path) as store:
+        assert store.get_run("rold").status == "finished"
+        assert store.hardware_jobs() == []
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    con.close()
+
+
+def test_hardware_job_lifecycle(tmp_path: Path) -> None:
+    with ResultsStore(tmp_path / "s.db") as store:
+        run = store.create_run(dataset="iris", seed=0, config={}, versions={})
+        _put(store, "q2-angle-cx-linear-rx", {"val_accuracy": 0.5})
+        evaluation = store.lookup("q2-angle-cx-linear-rx", "iris", "{}", 7)
+        assert evaluation is not None
+        row = store.plan_hardware_job(
+            run_id=run,
+            backend="fake_fez",
+            profile={"shots": 64},
+            key=evaluation.key,
+            evaluation_id=evaluation.id,
+            shots=64,
+        )
+        assert row.status == "planned" and row.job_id is None
+        again = store.plan_hardware_job(
+            run_id=run,
+            backend="fake_fez",
+            profile={"shots": 64},
+            key=evaluation.key,
+            evaluation_id=evaluation.id,
+            shots=64,
+        )
+        assert again.id == row.id
+        store.mark_hardware_submitted(row.id, "job-123")
+        job = store.hardware_job(run, "fake_fez", evaluation.key, 64)
+        assert job is not None and (job.status, job.job_id) == ("submitted", "job-123")
+        store.finish_hardware_job(row.id, result={"accuracy": 0.4}, error=None)
+        (done,) = store.hardware_jobs(run)
+        assert done.status == "done" and done.result == {"accuracy": 0.4}
