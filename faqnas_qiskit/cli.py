@@ -44,7 +44,7 @@ def _positive_int(name: str):  # type: ignore[no-untyped-def]
     return parse
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, column_flag: str = "--target") -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
@@ -54,7 +54,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         help=f"directory of the MNIST/Fashion-MNIST IDX files (default: ${DATA_ENV})",
     )
-    group.add_argument("--target", help="target column of a csv:PATH dataset")
+    group.add_argument(column_flag, dest="target", help="target column of a csv:PATH dataset")
     group.add_argument("--max-train", type=int, help="subsample the training split to N samples")
 
 
@@ -102,8 +102,50 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--genome", required=True, help="e.g. q4-angle-cz-circular-ry.rx")
     _add_data_options(evaluate)
     _add_training_options(evaluate)
+    _add_metrics_options(evaluate)
+    evaluate.add_argument(
+        "--no-metrics", action="store_true", help="skip the cost metrics (FLOPs, transpiled counts)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    inspect_ = commands.add_parser(
+        "inspect",
+        help="cost metrics of one architecture, without training it",
+        description=(
+            "Print the cost metrics of one architecture: quantum and classical FLOPs (torch "
+            "profiler convention, one sample), training FLOPs, parameters, gate counts "
+            "transpiled for Aer and an IBM target (a fake backend), the circuit's duration and "
+            "the QPU seconds IBM's usage formula predicts. Layer widths come from --dataset, or "
+            "from --features and --classes."
+        ),
+    )
+    inspect_.add_argument("--genome", required=True, help="e.g. q4-angle-cz-circular-ry.rx")
+    _add_data_options(inspect_, column_flag="--target-column")
+    inspect_.add_argument("--features", type=int, help="input width (instead of --dataset)")
+    inspect_.add_argument("--classes", type=int, help="number of classes (instead of --dataset)")
+    inspect_.add_argument(
+        "--train-samples",
+        type=int,
+        default=90,
+        help="training samples with --features (default: 90)",
+    )
+    inspect_.add_argument("--seed", type=int, default=0, help="seed of the data split (default: 0)")
+    inspect_.add_argument(
+        "--epochs", type=int, default=5, help="epochs of training FLOPs (default: 5)"
+    )
+    _add_metrics_options(inspect_, with_target_alias=True)
+    inspect_.add_argument(
+        "--samples",
+        type=int,
+        help="circuits run on the QPU (default: the test split's size, or 30)",
+    )
+    inspect_.add_argument(
+        "--profile", action="store_true", help="count FLOPs with torch's profiler, not the formulas"
+    )
+    inspect_.add_argument("--draw", action="store_true", help="draw the circuit as text")
+    inspect_.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect_.set_defaults(handler=_cmd_inspect)
 
     search = commands.add_parser(
         "search",
@@ -191,7 +233,49 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
     front.set_defaults(handler=_cmd_front)
+
+    report = commands.add_parser(
+        "report",
+        help="write a run's report: HTML page, Markdown, PNG plots, CSV/JSON tables",
+        description=(
+            "Write DIR/report.html (one self-contained page), DIR/report.md, the plots as PNG "
+            "and every table as CSV and JSON: the Pareto front, the FLOPs-aware front against "
+            "baselines given with --compare, F_Q against two-qubit gates and QPU seconds with "
+            "rank correlations, and accuracy on ideal simulation, noisy simulation and hardware."
+        ),
+    )
+    report.add_argument("run", metavar="RUN", help="run id (see 'faqnas runs')")
+    report.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="RUN2",
+        help="baseline runs (e.g. --objectives error)",
+    )
+    report.add_argument("--out", help="output directory (default: faqnas-report-RUN)")
+    _add_store_option(report)
+    report.set_defaults(handler=_cmd_report)
     return parser
+
+
+def _add_metrics_options(
+    parser: argparse.ArgumentParser, *, with_target_alias: bool = False
+) -> None:
+    group = parser.add_argument_group("cost metrics")
+    names = ["--ibm-target", "--target"] if with_target_alias else ["--ibm-target"]
+    group.add_argument(
+        *names,
+        dest="ibm_target",
+        default="fake_fez",
+        help="IBM target of the transpiled counts, a fake backend (default: fake_fez)",
+    )
+    group.add_argument(
+        "--optimization-level", type=int, default=1, help="preset pass manager level (default: 1)"
+    )
+    group.add_argument(
+        "--seed-transpiler", type=int, default=0, help="transpiler seed (default: 0)"
+    )
+    group.add_argument("--shots", type=int, default=1024, help="shots per circuit (default: 1024)")
 
 
 def _add_store_option(parser: argparse.ArgumentParser) -> None:
@@ -235,9 +319,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         target=args.target,
         max_train=args.max_train,
     )
-    record, _ = evaluate_genome(genome, dataset, config, seed=args.seed)
+    metrics: dict[str, Any] = {}
+    if not args.no_metrics:
+        from faqnas_qiskit.metrics import MetricsCache
+
+        metrics = (
+            MetricsCache()
+            .metrics(
+                genome,
+                dataset.n_features,
+                dataset.n_classes,
+                n_train=int(dataset.x_train.shape[0]),
+                epochs=config.epochs,
+                target=args.ibm_target,
+                optimization_level=args.optimization_level,
+                seed_transpiler=args.seed_transpiler,
+                shots=args.shots,
+                samples=int(dataset.x_test.shape[0]),
+            )
+            .to_dict()
+        )
+    record, _ = evaluate_genome(genome, dataset, config, seed=args.seed, metrics=metrics)
     if args.json:
-        print(json.dumps(record.to_dict(), sort_keys=True))
+        print(json.dumps({**record.to_dict(), **record.metrics}, sort_keys=True))
         return 0
     losses = record.loss_per_epoch
     print(f"{record.genome} on {record.dataset} (seed {record.seed}, {config.engine} engine)")
@@ -250,10 +354,108 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"test {record.test_accuracy:.4f}"
     )
     print(f"  parameters {record.params_classical} classical, {record.params_quantum} quantum")
+    if metrics:
+        ibm = metrics["transpiled"]
+        print(
+            f"  FLOPs      quantum {metrics['quantum_flops']:,}, classical "
+            f"{metrics['classical_flops']:,} per sample; training {metrics['training_flops']:,}"
+        )
+        print(
+            f"  {ibm['target']:<10s} {ibm['two_qubit_gates']} two-qubit gates, "
+            f"depth {ibm['depth']}; "
+            f"{ibm['predicted_qpu_s']:.2f} QPU s predicted for the test split at {args.shots} shots"
+        )
     print(
         f"  wall time  {record.wall_time_s:.2f} s (train {record.train_time_s:.2f} s, "
         f"scoring {record.eval_time_s:.2f} s)"
     )
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.circuits import build_circuit
+    from faqnas_qiskit.metrics import MetricsCache
+    from faqnas_qiskit.space import Genome
+
+    genome = Genome.parse(args.genome)
+    if args.features is not None or args.classes is not None:
+        if args.dataset is not None or args.features is None or args.classes is None:
+            raise ConfigError(
+                "The 'features' and 'classes' options must be given together and without "
+                f"--dataset. Got --features {args.features}, --classes {args.classes}, --dataset "
+                f"{args.dataset} instead. Pass either --dataset NAME or --features F --classes C."
+            )
+        name, n_features, n_classes = "(given widths)", args.features, args.classes
+        n_train, test_size = args.train_samples, 30
+    else:
+        from faqnas_qiskit.data import load_dataset
+
+        dataset = load_dataset(
+            args.dataset or "iris",
+            seed=args.seed,
+            data_dir=_data_dir(args),
+            target=args.target,
+            max_train=args.max_train,
+        )
+        name, n_features, n_classes = dataset.name, dataset.n_features, dataset.n_classes
+        n_train, test_size = int(dataset.x_train.shape[0]), int(dataset.x_test.shape[0])
+    samples = args.samples if args.samples is not None else test_size
+    metrics = MetricsCache().metrics(
+        genome,
+        n_features,
+        n_classes,
+        n_train=n_train,
+        epochs=args.epochs,
+        target=args.ibm_target,
+        optimization_level=args.optimization_level,
+        seed_transpiler=args.seed_transpiler,
+        shots=args.shots,
+        samples=samples,
+        count_with_profiler=args.profile,
+    )
+    drawing = str(build_circuit(genome).circuit.draw(output="text", fold=-1)) if args.draw else None
+    if args.json:
+        out = {
+            "genome": genome.key,
+            "dataset": name,
+            "n_features": n_features,
+            "n_classes": n_classes,
+            "n_train": n_train,
+            "epochs": args.epochs,
+            "shots": args.shots,
+            "samples": samples,
+            **metrics.to_dict(),
+        }
+        if drawing is not None:
+            out["circuit"] = drawing
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    ibm = metrics.transpiled
+    print(
+        f"{genome.key} on {name}: {n_features} features, {n_classes} classes, "
+        f"{n_train} training samples"
+    )
+    print(
+        f"  FLOPs       quantum {metrics.quantum_flops:,}, "
+        f"classical {metrics.classical_flops:,} per "
+        f"sample; training {metrics.training_flops:,} ({args.epochs} epochs)"
+    )
+    print(f"  parameters  {metrics.params_quantum} quantum, {metrics.params_classical} classical")
+    for counts in (metrics.aer, ibm):
+        ops = ", ".join(f"{op} {count}" for op, count in counts.ops.items())
+        print(
+            f"  {counts.target:<11s} level {counts.optimization_level}, "
+            f"seed {counts.seed_transpiler}: "
+            f"{counts.size} ops ({ops}), depth {counts.depth}, 2q gates {counts.two_qubit_gates} "
+            f"(2q depth {counts.two_qubit_depth})"
+        )
+    if ibm.duration_s is not None and ibm.predicted_qpu_s is not None:
+        print(
+            f"  QPU time    {ibm.duration_s * 1e6:.2f} us per shot on {ibm.target}; "
+            f"{ibm.predicted_qpu_s:.2f} s predicted for {samples} samples x {args.shots} shots"
+        )
+    if drawing is not None:
+        print(drawing)
     return 0
 
 
@@ -341,7 +543,9 @@ class _Progress:
     def run_started(self, run_id: str, config, resumed: bool) -> None:  # type: ignore[no-untyped-def]
         self.generations = config.generations
         verb = "resuming" if resumed else "run"
-        print(f"{verb} {run_id} (store {self.store_path})", flush=True)
+        # with --json, stdout carries the JSON alone; the run id still comes first, on stderr
+        out = sys.stderr if self.quiet else sys.stdout
+        print(f"{verb} {run_id} (store {self.store_path})", file=out, flush=True)
         if not self.quiet:
             print(
                 f"  {config.strategy} on {config.dataset}, "
@@ -408,11 +612,8 @@ def _print_front(rows: list[dict[str, object]]) -> None:
         )
 
 
-def _metrics_provider(store, config, dataset):  # type: ignore[no-untyped-def]
-    from faqnas_qiskit.metrics import metrics_function
-    from faqnas_qiskit.search import StoreCachedMetrics
-
-    settings = {
+def _metrics_settings(config, dataset) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
         "n_features": dataset.n_features,
         "n_classes": dataset.n_classes,
         "n_train": int(dataset.x_train.shape[0]),
@@ -420,17 +621,20 @@ def _metrics_provider(store, config, dataset):  # type: ignore[no-untyped-def]
         "target": config.metrics_target,
         "shots": config.shots,
         "samples": int(dataset.x_test.shape[0]),
+        "optimization_level": 1,
+        "seed_transpiler": 0,
     }
-    return StoreCachedMetrics(store, metrics_function(**settings), settings)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from faqnas_qiskit.data import load_dataset
     from faqnas_qiskit.evaluation import TrainingConfig
+    from faqnas_qiskit.metrics import metrics_function
     from faqnas_qiskit.search import (
         SearchConfig,
         SearchRunner,
         SerialEvaluator,
+        StoreCachedMetrics,
         front_rows,
         parse_objectives,
     )
@@ -482,13 +686,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
         target=config.target_column,
         max_train=config.max_train,
     )
+    settings = _metrics_settings(config, dataset)
+    compute = metrics_function(**settings)  # validates the target before the store is touched
     if store is None:
         store = ResultsStore(store_path, create=True)
     with store:
         runner = SearchRunner(
             store,
             SerialEvaluator(dataset),
-            _metrics_provider(store, config, dataset),
+            StoreCachedMetrics(store, compute, settings),
             dataset.name,
             _progress(store_path, quiet=args.json),
         )
@@ -506,7 +712,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
             return 130
         rows = front_rows(result.front)
         if args.json:
-            print(json.dumps({"run": result.run_id, "front": rows}, sort_keys=True))
+            out = {
+                "run": result.run_id,
+                "front": rows,
+                "candidates": len(result.candidates),
+                "trained": result.trained,
+                "generations": len(result.generations),
+                "stopped_early": result.stopped_early,
+                "wall_time_s": result.wall_s,
+            }
+            print(json.dumps(out, sort_keys=True))
             return 0
         stop = "stopped early (front unchanged)" if result.stopped_early else "finished"
         print(
@@ -578,6 +793,23 @@ def _cmd_front(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.report import build_report, snapshot, write_report
+    from faqnas_qiskit.store import ResultsStore
+
+    with ResultsStore(_store_path(args), create=False) as store:
+        main_run = snapshot(store, args.run)
+        baselines = [snapshot(store, other) for other in args.compare]
+    data = build_report(main_run, baselines)
+    out = args.out or f"faqnas-report-{main_run.run_id}"
+    written = write_report(data, out)
+    plots = sum(1 for name in written if name.endswith(".png"))
+    print(f"wrote {written['html']} and {written['md']} ({plots} plots, tables as CSV and JSON)")
+    for note in data.missing:
+        print(f"  missing: {note}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``faqnas`` command.
 
@@ -587,6 +819,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         Exit status: 0 on success, 2 on bad input, 130 on interrupt.
     """
+    # torch's profiler (FLOPs metrics) logs every start and stop to stderr unless told not to
+    os.environ.setdefault("KINETO_LOG_LEVEL", "99")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

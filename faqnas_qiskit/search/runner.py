@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 class MetricsProvider(Protocol):
     """Cost metrics (JSON form) of an architecture, cached by canonical key by the provider."""
 
-    def __call__(self, genome: Genome) -> dict[str, Any]:
+    def __call__(self, genome: Genome, /) -> dict[str, Any]:
         """Metrics of ``genome``."""
         ...
 
