@@ -143,3 +143,45 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("faqnas: error:") and proc.stderr.count("\n") == 1
+
+
+def test_evaluate_json_has_the_cost_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    from faqnas_qiskit.metrics import quantum_flops_formula
+    from faqnas_qiskit.space import Genome
+
+    code = main(["evaluate", "--genome", "q3-amplitude-cz-linear-ry", "--epochs", "1", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["quantum_flops"] == quantum_flops_formula(Genome.parse("q3-amplitude-cz-linear-ry"))
+    for key in ("classical_flops", "training_flops", "params_quantum", "params_classical"):
+        assert out[key] > 0
+    transpiled = out["transpiled"]
+    assert transpiled["target"] == "fake_fez" and transpiled["seed_transpiler"] == 0
+    for key in ("optimization_level", "ops", "size", "depth", "two_qubit_gates", "two_qubit_depth"):
+        assert key in transpiled
+    assert transpiled["duration_s"] > 0 and transpiled["predicted_qpu_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--genome", "q4-angle-cz-circular-rq"], "rotations part"),
+        (["--genome", "q4-angle-cz-circular-ry", "--target", "fake_nowhere"], "fake_nowhere"),
+        (["--genome", "q10-angle-cz-circular-ry", "--target", "fake_manila"], "at most 5 qubits"),
+        (["--genome", "q4-angle-cz-circular-ry", "--features", "4"], "'features'"),
+    ],
+)
+def test_inspect_bad_input(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_inspect_json_and_draw(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["inspect", "--genome", "q3-angle-cz-circular-ry", "--features", "4", "--classes", "3"]
+    assert main([*args, "--json", "--draw"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_features"] == 4 and out["transpiled"]["two_qubit_gates"] >= 3
+    assert "Rx(x[0])" in out["circuit"]
