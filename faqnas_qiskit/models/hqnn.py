@@ -139,7 +139,8 @@ class HQNN(nn.Module):
 
 def _linear(n_in: int, n_out: int, generator: torch.Generator) -> nn.Linear:
     """``nn.Linear`` with PyTorch's default initialisation, drawn from ``generator``."""
-    layer = nn.Linear(n_in, n_out)
+    # explicit dtype: the draws must not depend on torch's global default dtype
+    layer = nn.Linear(n_in, n_out, dtype=torch.float32)
     bound = 1.0 / math.sqrt(n_in)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
@@ -178,7 +179,9 @@ def build_model(
     generator = torch.Generator().manual_seed(seed)
     hqnn = build_circuit(genome)
     pre = _linear(n_features, genome.n_inputs, generator)
-    weights = torch.empty(genome.n_weights).uniform_(-1.0, 1.0, generator=generator)
+    weights = torch.empty(genome.n_weights, dtype=torch.float32).uniform_(
+        -1.0, 1.0, generator=generator
+    )
     quantum = QuantumLayer(hqnn, spec, weights.numpy())
     post = _linear(genome.n_qubits, n_classes, generator)
     return HQNN(genome, pre, quantum, post)

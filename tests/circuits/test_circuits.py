@@ -9,8 +9,6 @@ from faqnas_qiskit.circuits import amplitude_angles, build_circuit
 from faqnas_qiskit.space import Genome, SearchSpace
 from tests.reference import reference_state
 
-torch.set_default_dtype(torch.float64)
-
 
 def _random_genomes(rng: np.random.Generator, count: int) -> list[Genome]:
     genomes = SearchSpace(qubits=tuple(range(2, 8))).sample(count, rng)
@@ -68,7 +66,7 @@ def test_amplitude_counts_and_real_cost() -> None:
 
 
 def test_zero_vector_has_finite_gradients() -> None:
-    v = torch.zeros(1, 8, requires_grad=True)
+    v = torch.zeros(1, 8, dtype=torch.float64, requires_grad=True)
     angles = amplitude_angles(v, 3)
     assert torch.all(angles == 0)
     angles.sum().backward()

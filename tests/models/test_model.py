@@ -92,3 +92,16 @@ def test_bad_model_arguments() -> None:
         build_model(genome, 4, 3, engine="gpu")
     with pytest.raises(ConfigError, match="n_classes"):
         build_model(genome, 4, 1)
+
+
+def test_initial_weights_ignore_the_global_default_dtype() -> None:
+    genome = Genome.parse("q3-angle-cz-linear-ry")
+    before = build_model(genome, 4, 3, seed=9).state_dict()
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        after = build_model(genome, 4, 3, seed=9).state_dict()
+    finally:
+        torch.set_default_dtype(previous)
+    for name, tensor in before.items():
+        assert torch.equal(tensor, after[name].to(tensor.dtype)), name
