@@ -255,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="output directory (default: faqnas-report-RUN)")
     _add_store_option(report)
     report.set_defaults(handler=_cmd_report)
+    _add_hardware_parsers(commands)
     return parser
 
 
@@ -807,6 +808,241 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {written['html']} and {written['md']} ({plots} plots, tables as CSV and JSON)")
     for note in data.missing:
         print(f"  missing: {note}")
+    return 0
+
+
+TOKEN_ENV = "QISKIT_IBM_TOKEN"  # the names qiskit-ibm-runtime itself uses
+INSTANCE_ENV = "QISKIT_IBM_INSTANCE"
+CHANNEL_ENV = "QISKIT_IBM_CHANNEL"
+
+
+def _add_hardware_parsers(commands: Any) -> None:
+    hardware = commands.add_parser(
+        "hardware",
+        help="re-evaluate a run's trained architectures on a simulator or IBM Quantum",
+        description=(
+            "Evaluate the trained architectures of a run (its Pareto front by default) forward-"
+            "only on the test split on a backend profile: ideal Aer (aer), noisy simulation from "
+            "a fake IBM backend (fake_fez, ...), or IBM Quantum hardware (ibm_fez, ...) in batch "
+            "mode, one job per architecture. Preflight checks qubits, ISA, credentials and the "
+            "predicted QPU seconds before anything is submitted; job ids are stored the moment "
+            "a job is accepted, and --resume fetches them instead of paying twice. Hardware "
+            f"reads ${TOKEN_ENV} (and ${INSTANCE_ENV}, ${CHANNEL_ENV}) or a saved Qiskit account."
+        ),
+    )
+    hardware.add_argument("run", metavar="RUN", help="run id (see 'faqnas runs')")
+    hardware.add_argument(
+        "--backend",
+        required=True,
+        metavar="NAME",
+        help="a profile from 'faqnas backends' (aer, fake_fez, ibm_fez, ...) or a .toml file",
+    )
+    which = hardware.add_mutually_exclusive_group()
+    which.add_argument("--front", action="store_true", help="the run's Pareto front (default)")
+    which.add_argument("--genome", nargs="+", metavar="G", help="these architectures of the run")
+    hardware.add_argument("--shots", type=int, help="shots per circuit (default: the profile's)")
+    hardware.add_argument(
+        "--samples", type=int, help="first N test samples only (default: the whole test split)"
+    )
+    hardware.add_argument(
+        "--max-qpu-seconds",
+        type=float,
+        metavar="S",
+        help="budget of predicted QPU seconds for this call (default: the profile's limit)",
+    )
+    hardware.add_argument(
+        "--dry-run", action="store_true", help="check and price the run; submit nothing"
+    )
+    hardware.add_argument(
+        "--resume", action="store_true", help="fetch jobs submitted earlier by their stored ids"
+    )
+    hardware.add_argument(
+        "--retry-failed", action="store_true", help="submit again the architectures that failed"
+    )
+    hardware.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="stop waiting after S seconds (jobs stay stored; --resume later)",
+    )
+    hardware.add_argument(
+        "--account", metavar="NAME", help=f"a saved Qiskit account (instead of ${TOKEN_ENV})"
+    )
+    _add_store_option(hardware)
+    hardware.add_argument("--json", action="store_true", help="print one JSON object")
+    hardware.set_defaults(handler=_cmd_hardware)
+
+    backends = commands.add_parser(
+        "backends",
+        help="list the backend profiles",
+        description="List the shipped backend profiles (the files in backends/).",
+    )
+    backends.add_argument("--json", action="store_true", help="print JSON")
+    backends.set_defaults(handler=_cmd_backends)
+
+
+def _ibm_credentials(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Credentials from the environment (read here only); the token is hidden from every log."""
+    from faqnas_qiskit.hardware import IBMCredentials, SecretFilter
+
+    token = os.environ.get(TOKEN_ENV) or None
+    if token is not None:
+        # no log record of any library may show it, whichever handler writes it (qiskit-ibm-
+        # runtime installs its own): scrub every record as it is made
+        redact = SecretFilter(token)
+        make_record = logging.getLogRecordFactory()
+
+        def scrubbed(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make_record(*args, **kwargs)
+            redact.filter(record)
+            return record
+
+        logging.setLogRecordFactory(scrubbed)
+    use_token = token is not None and args.account is None
+    return IBMCredentials(
+        token=token if use_token else None,
+        instance=os.environ.get(INSTANCE_ENV) or None,
+        channel=os.environ.get(CHANNEL_ENV) or "ibm_quantum_platform",
+        account=args.account,
+        use_saved_account=not use_token and args.account is None,
+    )
+
+
+class _HardwareProgress:
+    """One line per step of each architecture (silent with --json)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self.quiet or event.stage == "planned":
+            return
+        head = f"  [{event.index}/{event.total}] {event.key:32s} {event.stage:9s}"
+        if event.record is not None:
+            r = event.record
+            print(
+                f"{head} acc {r.accuracy:.3f} (statevector {r.simulator_accuracy:.3f}), "
+                f"{r.two_qubit_gates} 2q gates, {r.wall_time_s:.1f} s",
+                flush=True,
+            )
+        elif event.error is not None:
+            print(f"{head} {event.error}", flush=True)
+        else:
+            print(f"{head} job {event.job_id}", flush=True)
+
+
+def _print_plan(plan) -> None:  # type: ignore[no-untyped-def]
+    source = {
+        "snapshot": "calibration snapshot",
+        "device": "live device",
+        "simulator": "simulator",
+    }.get(plan.target_source, plan.target_source)
+    print(
+        f"run {plan.run_id} on {plan.profile.name}: target {plan.target} ({source}), "
+        f"{plan.n_samples} test samples x {plan.shots} shots"
+    )
+    if plan.profile.is_hardware and plan.credentials is None:
+        print(f"  no IBM Quantum credentials: a real run needs ${TOKEN_ENV} or a saved account")
+    print(
+        f"{'genome':32s} {'action':>7s} {'qubits':>6s} {'2q':>4s} {'depth':>5s} "
+        f"{'pred. QPU s':>11s}  job"
+    )
+    for item in plan.items:
+        metrics = item.metrics
+        print(
+            f"{item.key:32s} {item.action:>7s} {item.n_qubits:>6d} "
+            f"{_fmt(metrics and metrics.two_qubit_gates, 'd'):>4s} "
+            f"{_fmt(metrics and metrics.depth, 'd'):>5s} "
+            f"{_fmt(item.predicted_qpu_s, '.2f'):>11s}  {item.job_id or '-'}"
+        )
+    total, budget = plan.predicted_qpu_s, plan.max_qpu_seconds
+    if total is not None:
+        over = " - OVER BUDGET, a real run is refused" if budget and total > budget else ""
+        print(f"predicted {total:.1f} QPU s to submit (budget {_fmt(budget, '.1f')} s){over}")
+
+
+def _print_hardware(result) -> None:  # type: ignore[no-untyped-def]
+    plan = result.plan
+    print(
+        f"\n{len(result.records)} re-evaluated on {plan.profile.name} ({plan.target}): "
+        f"{result.submitted} submitted, {result.fetched} fetched, {result.reused} from the store"
+    )
+    print(
+        f"{'genome':32s} {'acc':>5s} {'sv acc':>6s} {'2q':>4s} {'depth':>5s} "
+        f"{'pred. QPU s':>11s} {'QPU s':>7s} {'wall s':>7s}  job"
+    )
+    for r in result.records:
+        print(
+            f"{r.genome:32s} {r.accuracy:5.3f} {r.simulator_accuracy:6.3f} "
+            f"{r.two_qubit_gates:4d} {r.depth:5d} {_fmt(r.predicted_qpu_s, '.2f'):>11s} "
+            f"{r.measured_qpu_s:7.2f} {r.wall_time_s:7.1f}  {','.join(r.job_ids)}"
+        )
+    if result.records:
+        measured = sum(r.measured_qpu_s for r in result.records)
+        where = "job.usage()" if result.records[0].on_qpu else "simulator: no QPU time"
+        print(f"measured QPU s: {measured:.2f} ({where})")
+    for failure in result.failures:
+        print(f"FAILED {failure.key} (job {failure.job_id or '-'}): {failure.error}")
+    if result.pending:
+        print(f"still running: {', '.join(result.pending)}; run again with --resume")
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.hardware import load_profile, reevaluate
+    from faqnas_qiskit.store import ResultsStore
+
+    profile = load_profile(args.backend)
+    credentials = _ibm_credentials(args) if profile.is_hardware else None
+    with ResultsStore(_store_path(args), create=False) as store:
+        try:
+            result = reevaluate(
+                store,
+                args.run,
+                profile,
+                keys=args.genome,
+                shots=args.shots,
+                samples=args.samples,
+                max_qpu_seconds=args.max_qpu_seconds,
+                dry_run=args.dry_run,
+                resume=args.resume,
+                retry_failed=args.retry_failed,
+                credentials=credentials,
+                timeout_s=args.timeout,
+                progress=_HardwareProgress(quiet=args.json),
+            )
+        except KeyboardInterrupt:
+            print(
+                "faqnas: submitted job ids are stored; run the same command with --resume",
+                file=sys.stderr,
+            )
+            raise
+    if args.json:
+        print(json.dumps(result.to_dict(), sort_keys=True))
+    elif result.dry_run:
+        _print_plan(result.plan)
+    else:
+        _print_hardware(result)
+    return 1 if result.failures else 0
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    from faqnas_qiskit.hardware import list_profiles
+
+    profiles = list_profiles()
+    if args.json:
+        print(json.dumps([p.to_dict() for p in profiles], sort_keys=True))
+        return 0
+    print(
+        f"{'name':16s} {'adapter':12s} {'backend':16s} {'shots':>6s} {'opt':>3s} "
+        f"{'max q':>5s} {'max QPU s':>9s}  description"
+    )
+    for p in profiles:
+        print(
+            f"{p.name:16s} {p.adapter:12s} {p.backend:16s} {p.shots:6d} "
+            f"{p.optimization_level:3d} {p.limits.max_qubits:5d} "
+            f"{_fmt(p.limits.max_qpu_seconds, '.0f'):>9s}  {p.description}"
+        )
+    print("A path to a .toml file with the same fields works as --backend too.")
     return 0
 
 

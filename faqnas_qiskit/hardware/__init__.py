@@ -1,0 +1,120 @@
+"""Hardware re-evaluation: backend profiles, adapters, and ``reevaluate`` (DESIGN §8).
+
+Profiles are light (no Qiskit import), so ``faqnas backends`` stays fast; everything else loads on
+first use.
+
+Example::
+
+    from faqnas_qiskit.hardware import reevaluate
+    from faqnas_qiskit.store import ResultsStore
+
+    with ResultsStore("faqnas.db", create=False) as store:
+        plan = reevaluate(store, "r1a2b3c4d", "ibm_fez", dry_run=True).plan
+        result = reevaluate(store, "r1a2b3c4d", "fake_fez", shots=1024)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from faqnas_qiskit.hardware.errors import (
+    CredentialsError,
+    HardwareError,
+    PreflightError,
+    ProfileError,
+)
+from faqnas_qiskit.hardware.profiles import (
+    ADAPTERS,
+    BackendProfile,
+    Limits,
+    list_profiles,
+    load_profile,
+    profile_names,
+)
+
+if TYPE_CHECKING:
+    from faqnas_qiskit.hardware.adapters import (
+        AerAdapter,
+        BackendAdapter,
+        FakeBackendAdapter,
+        IBMRuntimeAdapter,
+        make_adapter,
+    )
+    from faqnas_qiskit.hardware.plan import (
+        Failure,
+        PlannedArchitecture,
+        ProgressEvent,
+        ReevaluationPlan,
+        ReevaluationResult,
+    )
+    from faqnas_qiskit.hardware.record import HardwareRecord
+    from faqnas_qiskit.hardware.reevaluation import reevaluate
+    from faqnas_qiskit.hardware.runtime import (
+        IBMCredentials,
+        IBMRuntimeGateway,
+        RuntimeGateway,
+        RuntimeJob,
+        SecretFilter,
+        connect_ibm,
+    )
+
+_LAZY = {
+    "AerAdapter": "adapters",
+    "BackendAdapter": "adapters",
+    "FakeBackendAdapter": "adapters",
+    "IBMRuntimeAdapter": "adapters",
+    "make_adapter": "adapters",
+    "Failure": "plan",
+    "PlannedArchitecture": "plan",
+    "ProgressEvent": "plan",
+    "ReevaluationPlan": "plan",
+    "ReevaluationResult": "plan",
+    "HardwareRecord": "record",
+    "reevaluate": "reevaluation",
+    "IBMCredentials": "runtime",
+    "IBMRuntimeGateway": "runtime",
+    "RuntimeGateway": "runtime",
+    "RuntimeJob": "runtime",
+    "SecretFilter": "runtime",
+    "connect_ibm": "runtime",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'faqnas_qiskit.hardware' has no attribute {name!r}")
+    return getattr(import_module(f"faqnas_qiskit.hardware.{module}"), name)
+
+
+__all__ = [
+    "ADAPTERS",
+    "AerAdapter",
+    "BackendAdapter",
+    "BackendProfile",
+    "CredentialsError",
+    "Failure",
+    "FakeBackendAdapter",
+    "HardwareError",
+    "HardwareRecord",
+    "IBMCredentials",
+    "IBMRuntimeAdapter",
+    "IBMRuntimeGateway",
+    "Limits",
+    "PlannedArchitecture",
+    "PreflightError",
+    "ProfileError",
+    "ProgressEvent",
+    "ReevaluationPlan",
+    "ReevaluationResult",
+    "RuntimeGateway",
+    "RuntimeJob",
+    "SecretFilter",
+    "connect_ibm",
+    "list_profiles",
+    "load_profile",
+    "make_adapter",
+    "profile_names",
+    "reevaluate",
+]

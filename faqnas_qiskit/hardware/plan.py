@@ -1,0 +1,262 @@
+"""Plans, outcomes and progress of a re-evaluation (frozen values; no I/O).
+
+A :class:`ReevaluationPlan` is what preflight produced: for each architecture, what will happen
+(``submit``, ``fetch`` a job submitted earlier, reuse a ``stored`` record, or report a
+``failed`` one), its ISA cost and predicted QPU seconds. A dry run returns it and stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from faqnas_qiskit.hardware.forward import Architecture
+from faqnas_qiskit.hardware.isa import IsaCircuit, IsaMetrics
+from faqnas_qiskit.hardware.profiles import BackendProfile
+from faqnas_qiskit.hardware.record import HardwareRecord
+
+__all__ = [
+    "ACTIONS",
+    "STAGES",
+    "Failure",
+    "JobOutcome",
+    "PlannedArchitecture",
+    "ProgressEvent",
+    "ReevaluationPlan",
+    "ReevaluationResult",
+]
+
+#: What preflight decided for an architecture.
+ACTIONS: tuple[str, ...] = ("submit", "fetch", "stored", "failed")
+#: Progress stages, in the order an architecture goes through them.
+STAGES: tuple[str, ...] = (
+    "planned",
+    "submitted",
+    "fetching",
+    "stored",
+    "done",
+    "failed",
+    "pending",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class PlannedArchitecture:
+    """One architecture in a plan.
+
+    Attributes:
+        key: Canonical genome key.
+        evaluation_id: Row id of its trained evaluation.
+        n_qubits: Qubits n.
+        action: ``submit``, ``fetch`` (job ``job_id`` submitted earlier), ``stored`` (a done
+            record is reused) or ``failed`` (a failed row, kept as it is).
+        job_id: The earlier job's id (``fetch``, ``failed``), else None.
+        n_samples: Test samples (circuit executions), or None for ``stored``/``failed``.
+        metrics: ISA metrics on the target, or None for ``stored``/``failed``.
+        physical_qubits: Physical qubit of each virtual qubit, empty for ``stored``/``failed``.
+        predicted_qpu_s: Predicted QPU seconds of its job, or None (ideal simulator, or not run).
+        architecture: The restored model and samples (``submit``/``fetch`` only).
+        isa: The ISA circuit (``submit``/``fetch`` only).
+        stored_record: The reused record (``stored``).
+        stored_error: The stored error (``failed``).
+    """
+
+    key: str
+    evaluation_id: int
+    n_qubits: int
+    action: str
+    job_id: str | None = None
+    n_samples: int | None = None
+    metrics: IsaMetrics | None = None
+    physical_qubits: tuple[int, ...] = ()
+    predicted_qpu_s: float | None = None
+    architecture: Architecture | None = field(default=None, repr=False)
+    isa: IsaCircuit | None = field(default=None, repr=False)
+    stored_record: HardwareRecord | None = field(default=None, repr=False)
+    stored_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no circuits, no weights)."""
+        return {
+            "genome": self.key,
+            "evaluation_id": self.evaluation_id,
+            "n_qubits": self.n_qubits,
+            "action": self.action,
+            "job_id": self.job_id,
+            "n_samples": self.n_samples,
+            "isa": None if self.metrics is None else self.metrics.to_dict(),
+            "physical_qubits": list(self.physical_qubits),
+            "predicted_qpu_s": self.predicted_qpu_s,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class ReevaluationPlan:
+    """What a re-evaluation will do and what it will cost; nothing has been submitted.
+
+    Attributes:
+        run_id: The search run.
+        profile: The backend profile (with the shots of this call).
+        target: Backend whose ISA the circuits were transpiled to.
+        target_source: ``"simulator"``, ``"device"`` (the live backend) or ``"snapshot"`` (the
+            profile's calibration snapshot, for a dry run without credentials).
+        shots: Shots per circuit execution.
+        n_samples: Test samples per architecture.
+        items: One entry per architecture, in the order asked for.
+        max_qpu_seconds: The budget checked (None: no limit, or a profile without a device).
+        credentials: For hardware: a description of the credentials in use, or None.
+        dry_run: Whether this plan was made for a dry run.
+    """
+
+    run_id: str
+    profile: BackendProfile
+    target: str
+    target_source: str
+    shots: int
+    n_samples: int
+    items: tuple[PlannedArchitecture, ...]
+    max_qpu_seconds: float | None
+    credentials: str | None
+    dry_run: bool
+
+    @property
+    def predicted_qpu_s(self) -> float | None:
+        """Predicted QPU seconds of the jobs this call submits (None: nothing to predict)."""
+        values = [i.predicted_qpu_s for i in self.items if i.action == "submit"]
+        if any(v is None for v in values):
+            return None
+        return float(sum(v for v in values if v is not None))
+
+    @property
+    def to_submit(self) -> tuple[PlannedArchitecture, ...]:
+        """Architectures whose job this call submits."""
+        return tuple(i for i in self.items if i.action == "submit")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``--json`` of a dry run)."""
+        return {
+            "run_id": self.run_id,
+            "profile": self.profile.to_dict(),
+            "target": self.target,
+            "target_source": self.target_source,
+            "shots": self.shots,
+            "n_samples": self.n_samples,
+            "max_qpu_seconds": self.max_qpu_seconds,
+            "predicted_qpu_s": self.predicted_qpu_s,
+            "credentials": self.credentials,
+            "dry_run": self.dry_run,
+            "architectures": [i.to_dict() for i in self.items],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class JobOutcome:
+    """What came back for one architecture's job.
+
+    Attributes:
+        key: Canonical genome key.
+        job_id: The job's id.
+        state: ``done``, ``failed`` or ``pending`` (still running when the wait timed out).
+        expectations: ⟨Z_i⟩, shape (N, n), when done.
+        error: Why it failed.
+        measured_qpu_s: QPU seconds billed (0 for simulators).
+        on_qpu: Whether the job ran on a QPU.
+        wall_time_s: Seconds from submission (or fetch start) to the result.
+    """
+
+    key: str
+    job_id: str
+    state: str
+    expectations: npt.NDArray[np.float64] | None = None
+    error: str | None = None
+    measured_qpu_s: float = 0.0
+    on_qpu: bool = False
+    wall_time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An architecture whose job failed (the others are kept).
+
+    Attributes:
+        key: Canonical genome key.
+        job_id: The failed job's id, or None if it failed before a job existed.
+        error: One line saying why.
+    """
+
+    key: str
+    job_id: str | None
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"genome": self.key, "job_id": self.job_id, "error": self.error}
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A step of one architecture, for progress displays.
+
+    Attributes:
+        stage: One of :data:`STAGES`.
+        key: Canonical genome key.
+        index: 1-based position in the plan.
+        total: Architectures in the plan.
+        job_id: The job's id, once there is one.
+        record: The record (``done``, ``stored``).
+        error: The error (``failed``).
+    """
+
+    stage: str
+    key: str
+    index: int
+    total: int
+    job_id: str | None = None
+    record: HardwareRecord | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReevaluationResult:
+    """The outcome of :func:`~faqnas_qiskit.hardware.reevaluate`.
+
+    Attributes:
+        plan: The plan that was carried out (the only content of a dry run).
+        records: Records of every architecture that has one (new or stored), in plan order.
+        failures: Architectures whose job failed.
+        pending: Keys whose jobs were still running when the wait timed out (resume later).
+        submitted: Jobs submitted by this call.
+        fetched: Jobs fetched by id (submitted by an earlier call).
+        reused: Stored records reused without touching the backend.
+        wall_time_s: Seconds this call took.
+    """
+
+    plan: ReevaluationPlan
+    records: tuple[HardwareRecord, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    pending: tuple[str, ...] = ()
+    submitted: int = 0
+    fetched: int = 0
+    reused: int = 0
+    wall_time_s: float = 0.0
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether nothing was run (the plan only)."""
+        return self.plan.dry_run
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``--json``)."""
+        return {
+            "plan": self.plan.to_dict(),
+            "records": [r.to_dict() for r in self.records],
+            "failures": [f.to_dict() for f in self.failures],
+            "pending": list(self.pending),
+            "submitted": self.submitted,
+            "fetched": self.fetched,
+            "reused": self.reused,
+            "wall_time_s": self.wall_time_s,
+        }
