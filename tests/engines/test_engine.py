@@ -189,3 +189,26 @@ def test_batched_parameter_shift_equals_library_gradient(rng: np.random.Generato
     )
     for g1, g2 in zip(ours.gradients, lib.gradients, strict=True):
         assert np.abs(np.asarray(g1) - np.asarray(g2)).max() < 1e-10
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q8-amplitude-cx-circular-ry.rz",
+        "q9-amplitude-cz-linear-rx",
+        "q10-amplitude-cz-circular-ry.rx.ry.rz",
+    ],
+)
+def test_large_amplitude_values_match_aer(text: str) -> None:
+    """Values (not gradients: parameter shift over 2**n - 1 input angles is too slow here)."""
+    rng = np.random.default_rng(3)
+    genome = Genome.parse(text)
+    hqnn = build_circuit(genome)
+    weights = rng.uniform(-np.pi, np.pi, genome.n_weights)
+    features = torch.tensor(rng.normal(size=(2, 2**genome.n_qubits)))
+    ours = HQNNSimulator(hqnn).expectations(features, torch.tensor(weights)).numpy()
+    inputs = hqnn.input_values(features).numpy()
+    values = np.concatenate([inputs, np.tile(weights, (2, 1))], axis=1)[:, None, :]
+    observables = [list(hqnn.observables)]
+    aer = AerEstimator().run([(hqnn.circuit, observables, values)]).result()[0].data.evs
+    assert np.abs(ours - aer).max() < 1e-6
