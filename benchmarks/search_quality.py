@@ -1,7 +1,7 @@
 """Search quality: hypervolume of NSGA-II with 50 evaluations against the exhaustive front and
 against random search with the same budget, on Iris restricted to 2-4 qubits and depth 1-2.
 
-    python benchmarks/search_quality.py [--seeds 0,1,2] [--budget 50] [--epochs 5]
+    python benchmarks/search_quality.py [--seeds 0,1,2] [--budget 50] [--epochs 5] [--lr 0.003]
 
 Each seed gets its own store-backed exhaustive run (288 networks); NSGA-II (population 10,
 5 generations, no early stop) and random search (50 distinct networks) with the same seed read
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--budget", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--lr", type=float, default=0.003)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     space = SearchSpace(qubits=(2, 3, 4), depths=(1, 2))
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             data = load_dataset("iris", seed=seed)
             base = SearchConfig(
-                dataset="iris", seed=seed, space=space, training=TrainingConfig(epochs=args.epochs)
+                dataset="iris", seed=seed, space=space, training=TrainingConfig(epochs=args.epochs, lr=args.lr)
             )
             settings = {
                 "n_features": data.n_features,

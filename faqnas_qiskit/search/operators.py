@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -43,17 +44,29 @@ class ResampleMutation(Mutation):  # type: ignore[misc]
 
 
 class CanonicalDuplicates(DuplicateElimination):  # type: ignore[misc]
-    """Two individuals are duplicates when they decode to the same canonical key."""
+    """Two individuals are duplicates when they decode to the same canonical key.
+
+    Offspring are also duplicates of every network the run has already evaluated (its
+    history, see :meth:`remember`), so that each evaluation of the budget is a new network.
+    pymoo applies duplicate elimination only to the initial sample and to new offspring.
+    """
 
     def __init__(self, space: SearchSpace) -> None:
         super().__init__()
         self.space = space
+        self.history: set[str] = set()
+
+    def remember(self, keys: Iterable[str]) -> None:
+        """Mark canonical keys as evaluated."""
+        self.history.update(keys)
 
     def _key(self, individual: Any) -> str:
         return self.space.decode(np.asarray(individual.X).astype(np.int64)).key
 
     def _do(self, pop: Any, other: Any, is_duplicate: Any) -> Any:
-        seen = set() if other is None else {self._key(o) for o in other}
+        seen = set(self.history)
+        if other is not None:
+            seen.update(self._key(o) for o in other)
         for i, individual in enumerate(pop):
             key = self._key(individual)
             if key in seen:

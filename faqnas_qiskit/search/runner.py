@@ -244,12 +244,13 @@ class SearchRunner:
 
         space = config.space
         problem = GenomeProblem(space, len(config.objectives))
+        duplicates = CanonicalDuplicates(space)
         algorithm = NSGA2(
             pop_size=config.population,
             sampling=IntegerRandomSampling(),
             crossover=UniformCrossover(prob=config.crossover_prob),
             mutation=ResampleMutation(config.mutation_prob),
-            eliminate_duplicates=CanonicalDuplicates(space),
+            eliminate_duplicates=duplicates,
         )
         algorithm.setup(
             problem,
@@ -267,6 +268,7 @@ class SearchRunner:
             vectors = np.asarray(offspring.get("X")).astype(np.int64)
             genomes = [space.decode(v) for v in vectors]
             candidates = self._evaluate_generation(run_id, generation, genomes, config, state)
+            duplicates.remember(c.key for c in candidates)
             values = np.array([c.objectives for c in candidates], dtype=float)
             PymooEvaluator().eval(StaticProblem(problem, F=values), offspring)
             algorithm.tell(infills=offspring)
