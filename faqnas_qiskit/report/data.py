@@ -248,6 +248,7 @@ def build_report(run: RunSnapshot, baselines: Sequence[RunSnapshot] = ()) -> Rep
         ),
     }
     table = []
+    profiles = sorted({h.profile for h in run.hardware})
     for r in front:
         row: dict[str, Any] = {
             "genome": r.key,
@@ -255,6 +256,9 @@ def build_report(run: RunSnapshot, baselines: Sequence[RunSnapshot] = ()) -> Rep
             "val_accuracy": r.val_accuracy,
             "ideal_accuracy": r.test_accuracy,
         }
+        for profile in profiles:  # every row has every column; None where not re-evaluated
+            row[f"{profile}_accuracy"] = None
+            row[f"{profile}_measured_qpu_s"] = None
         for h in run.hardware:
             if h.key == r.key:
                 row[f"{h.profile}_accuracy"] = h.accuracy

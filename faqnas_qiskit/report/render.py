@@ -174,7 +174,7 @@ def _plots(data: ReportData) -> list[tuple[str, str, Any]]:
         width = 0.8 / len(series)
         for i, name in enumerate(series):
             key = "ideal_accuracy" if name == "ideal" else f"{name}_accuracy"
-            values = [row.get(key, math.nan) for row in data.accuracy_table]
+            values = [math.nan if row.get(key) is None else row[key] for row in data.accuracy_table]
             ax.bar([j + i * width for j in range(len(values))], values, width, label=name)
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(data.accuracy_table))])
         ax.set_xticklabels(

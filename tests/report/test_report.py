@@ -183,3 +183,41 @@ def test_page_renders_in_headless_chromium(
     assert errors == []
     assert shown == plots >= 4
     assert (tmp_path / "screenshot.png").stat().st_size > 10_000
+
+
+def test_accuracy_table_has_uniform_columns_when_some_were_not_reevaluated(
+    store_runs: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    path, aware, _ = store_runs
+    with ResultsStore(path) as store:
+        evaluation = store.lookup(
+            "q2-angle-cx-linear-rx",
+            "iris",
+            training_key(SearchConfig()),
+            derive_seed(0, "q2-angle-cx-linear-rx"),
+        )
+        assert evaluation is not None
+        row = store.plan_hardware_job(
+            run_id=aware,
+            backend="fake_fez",
+            profile={},
+            key=evaluation.key,
+            evaluation_id=evaluation.id,
+            shots=64,
+        )
+        result = {
+            "adapter": "fake",
+            "shots": 64,
+            "accuracy": 0.4,
+            "simulator_accuracy": 0.45,
+            "predicted_qpu_s": 9.8,
+            "measured_qpu_s": 0.0,
+            "two_qubit_gates": 1,
+        }
+        store.finish_hardware_job(row.id, result=result, error=None)
+        data = build_report(snapshot(store, aware))
+    assert [set(r) for r in data.accuracy_table] == [set(data.accuracy_table[0])] * 3
+    assert data.accuracy_table[0]["fake_fez_accuracy"] == 0.4
+    assert data.accuracy_table[1]["fake_fez_accuracy"] is None
+    written = write_report(data, tmp_path / "out")
+    assert "accuracy_by_backend.png" in written
