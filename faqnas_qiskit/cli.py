@@ -209,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument(
         "--shots", type=int, default=1024, help="shots per circuit for predicted QPU seconds"
     )
+    par = search.add_argument_group("parallelism (default: in-process)")
+    where = par.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, help="evaluate on N local worker processes (dask.distributed)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="evaluate on an existing Dask cluster"
+    )
     _add_data_options(search)
     _add_training_options(search)
     search.add_argument("--json", action="store_true", help="print the final front as JSON")
@@ -689,12 +697,27 @@ def _cmd_search(args: argparse.Namespace) -> int:
     )
     settings = _metrics_settings(config, dataset)
     compute = metrics_function(**settings)  # validates the target before the store is touched
+    evaluator: Any = SerialEvaluator(dataset)
+    if args.workers is not None or args.scheduler is not None:
+        from faqnas_qiskit.search.distributed import DaskEvaluator
+
+        if not args.debug:  # dask logs every worker start and stop at INFO
+            logging.getLogger("distributed").setLevel(logging.WARNING)
+
+        if args.workers is not None:
+            if args.workers < 1:
+                raise ConfigError(
+                    invalid("workers", "an integer of at least 1", args.workers, what="option")
+                )
+            evaluator = DaskEvaluator.local(dataset, workers=args.workers)
+        else:
+            evaluator = DaskEvaluator.connect(dataset, args.scheduler)
     if store is None:
         store = ResultsStore(store_path, create=True)
-    with store:
+    with store, _Closing(evaluator):
         runner = SearchRunner(
             store,
-            SerialEvaluator(dataset),
+            evaluator,
             StoreCachedMetrics(store, compute, settings),
             dataset.name,
             _progress(store_path, quiet=args.json),
@@ -702,6 +725,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
         run_id = args.resume
         try:
             result = runner.resume(args.resume) if args.resume else runner.start(config)
+        except FaqnasError as exc:
+            if type(exc).__name__ != "ClusterError":
+                raise
+            runs = store.list_runs()
+            run_id = run_id or (runs[-1].id if runs else "RUN")
+            raise type(exc)(
+                f"{exc} Resume with: faqnas search --resume {run_id} --store {store_path}"
+            ) from exc
         except KeyboardInterrupt:
             runs = store.list_runs()
             run_id = run_id or (runs[-1].id if runs else "RUN")
@@ -731,6 +762,19 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         _print_front(rows)
     return 0
+
+
+class _Closing:
+    """Close an evaluator (stop local workers) however the search ends."""
+
+    def __init__(self, evaluator: Any) -> None:
+        self.evaluator = evaluator
+
+    def __enter__(self) -> Any:
+        return self.evaluator
+
+    def __exit__(self, *exc: object) -> None:
+        self.evaluator.close()
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

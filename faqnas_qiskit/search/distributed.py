@@ -462,6 +462,11 @@ class DaskEvaluator:
 
     # ------------------------------------------------------------------------------- protocol
     @property
+    def client(self) -> Client:
+        """The ``distributed.Client`` (for diagnostics: dashboards, ``client.run``)."""
+        return self._client
+
+    @property
     def workers(self) -> int:
         """Workers connected to the scheduler now."""
         if self._closed:

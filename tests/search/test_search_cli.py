@@ -192,3 +192,40 @@ def test_resume_of_another_dataset_and_foreign_store(
     assert main(["runs", "--store", str(tmp_path / "missing.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.slow
+def test_workers_one_and_two_give_the_same_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = [
+        "--dataset",
+        "iris",
+        "--qubits",
+        "2-3",
+        "--depth",
+        "1",
+        "--population",
+        "6",
+        "--generations",
+        "2",
+        "--seed",
+        "3",
+    ]
+    one = _search(capsys, *small, "--workers", "1", "--store", str(tmp_path / "one.db"))
+    two = _search(capsys, *small, "--workers", "2", "--store", str(tmp_path / "two.db"))
+    assert _front_keys(one) == _front_keys(two) and one["candidates"] == two["candidates"]
+
+
+def test_unreachable_scheduler_fails_fast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    store = tmp_path / "s.db"
+    code = main(
+        ["search", "--dataset", "iris", "--scheduler", "tcp://127.0.0.1:9", "--store", str(store)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and time.monotonic() - started < 30
+    assert "tcp://127.0.0.1:9" in err and err.count("\n") == 1
+    assert not store.exists()
