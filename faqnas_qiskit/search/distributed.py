@@ -151,6 +151,7 @@ class DatasetPlugin(distributed.WorkerPlugin):  # type: ignore[misc]
     def __init__(self, dataset: Dataset, torch_threads: int) -> None:
         self.dataset = dataset
         self.torch_threads = torch_threads
+        self._paused: list[str] = []
 
     async def setup(self, worker: Worker) -> None:
         """Pause the worker's profiler, and warm the worker up off its event loop."""
@@ -164,7 +165,7 @@ class DatasetPlugin(distributed.WorkerPlugin):  # type: ignore[misc]
 
     def teardown(self, worker: Worker) -> None:
         """Resume the profiler (a shared cluster outlives the run)."""
-        for name in getattr(self, "_paused", ()):
+        for name in self._paused:
             callback = worker.periodic_callbacks.get(name)
             if callback is not None:
                 callback.start()
