@@ -19,17 +19,20 @@ Before timing, each path is checked against our engine in float64 on the same we
 inputs: outputs (⟨Z_i⟩ and log-probabilities) and, except for ``qml-defaults``, the gradients
 of the loss must agree to 1e-5, or the cell is not timed.
 
-Each (engine, genome) cell runs in its own subprocess with torch's default thread count: two
-warm-up steps (one if the first step took more than a quarter of the budget), then timed steps
-until ``--steps`` are done or the next step would overrun ``--budget`` (at least one timed step
-always). A single step that runs longer than ``--cap`` seconds kills the cell: it is reported as
-``> cap``, and ratios against it are lower bounds (``>``).
+Cells run in subprocesses with torch's default thread count, one subprocess per genome for the
+fast engines (``ours``, ``ours-f64``, ``pennylane``, whose timed steps then go in turns of five,
+so that all three run under the same background load) and one per slow cell (``aer``,
+``qml-defaults``). Each engine gets two warm-up steps (one if the first step took more than a
+quarter of the budget), then timed steps until ``--steps`` are done or the next step would
+overrun ``--budget`` (at least one timed step always). A single step that runs longer than
+``--cap`` seconds kills the subprocess: the cell is reported as ``> cap``, and ratios against it
+are lower bounds (``>``).
 
 On a shared machine, other processes distort the times (torch's threads wait for each other when
-a core is taken). The script measures how many cores other processes kept busy during each cell
-and prints it; ``--wait-idle`` waits for an idle CPU before each cell, and ``--retries`` re-runs
-short cells that ran next to other work, keeping the least disturbed attempt (chosen by the
-background load, never by the time measured).
+a core is taken). The script measures how many cores other processes kept busy during each
+subprocess and prints it; ``--wait-idle`` waits for an idle CPU before each subprocess, and
+``--retries`` re-runs short ones that ran next to other work, keeping the least disturbed attempt
+(chosen by the background load, never by the time measured).
 
 Run (about 20 minutes on 2 idle cores; longer with --wait-idle on a busy machine):
 
@@ -44,6 +47,7 @@ import argparse
 import contextlib
 import copy
 import json
+import math
 import os
 import selectors
 import shlex
@@ -93,6 +97,8 @@ SETUP_TIMEOUT = 600.0  # seconds for imports, model building and the equivalence
 IDLE_CORES = 0.3  # background load (cores busy with other processes) that counts as idle
 RETRY_MAX_SECONDS = 60.0  # only cells at most this long are re-run when the CPU was busy
 MARKER = "@@cell "
+INTERLEAVED: tuple[str, ...] = ("ours", "ours-f64", "pennylane")  # fast: timed in turn
+BLOCK = 5  # timed steps of one engine before the next engine's turn
 
 
 # ------------------------------------------------------------------------------------ the cell
@@ -281,21 +287,107 @@ def _check(network: Any, reference: Any, with_gradients: bool) -> dict[str, floa
     return errors
 
 
-def run_cell(
-    engine: str, genome_text: str, budget: float, max_steps: int, threads: int | None = None
-) -> int:
-    """Build, check and time one (engine, genome) cell, reporting events on stdout.
+def _build(engine: str, genome: Any, reference: Any) -> tuple[Any, Any]:
+    """The network of ``engine`` for ``genome`` and the dtype of its inputs.
 
     Args:
         engine: One of ``ENGINES``.
+        genome: The architecture.
+        reference: Our model of the genome (float32); ``"ours"`` times it in place.
+
+    Returns:
+        (network, torch dtype of the features it takes).
+    """
+    import torch
+
+    from faqnas_qiskit.models import build_model
+
+    if engine == "ours":
+        return reference, torch.float32
+    if engine == "ours-f64":
+        return copy.deepcopy(reference).double(), torch.float64
+    if engine == "aer":
+        return build_model(genome, N_FEATURES, N_CLASSES, engine="aer", seed=SEED), torch.float32
+    if engine == "pennylane":
+        return _pennylane_network(genome, reference), torch.float32
+    if engine == "qml-defaults":
+        return _qml_defaults_network(genome, reference), torch.float32
+    raise ValueError(f"The 'engine' option must be one of {ENGINES}. Got {engine!r} instead.")
+
+
+class _Stepper:
+    """Training steps of one network, with the wall time of each.
+
+    Args:
+        engine: Engine name.
+        network: The network.
+        batches: (features, labels) pairs, cycled; features already in the network's dtype.
+    """
+
+    def __init__(self, engine: str, network: Any, batches: list[tuple[Any, Any]]) -> None:
+        import torch
+
+        self.engine = engine
+        self.network = network
+        self.batches = batches
+        self.optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
+        self.warmups: list[float] = []
+        self.times: list[float] = []
+
+    def _step(self) -> float:
+        import torch
+
+        x, y = self.batches[(len(self.warmups) + len(self.times)) % len(self.batches)]
+        start = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.nll_loss(self.network(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return time.perf_counter() - start
+
+    def warm_up(self, budget: float) -> None:
+        """Two warm-up steps; one when the first took more than a quarter of ``budget``."""
+        for _ in range(2):
+            if self.warmups and self.warmups[0] > budget / 4:
+                break  # a slow cell: keep the budget for a timed step
+            self.warmups.append(self._step())
+            _emit("warmup", engine=self.engine, seconds=self.warmups[-1])
+
+    def wants_step(self, budget: float, max_steps: int) -> bool:
+        """Whether another timed step fits: fewer than ``max_steps`` and within ``budget``."""
+        if len(self.times) >= max_steps:
+            return False
+        spent = sum(self.warmups) + sum(self.times)
+        return not self.times or spent + statistics.median(self.times) <= budget
+
+    def step(self) -> None:
+        """One timed step, reported to the parent."""
+        self.times.append(self._step())
+        _emit("step", engine=self.engine, seconds=self.times[-1])
+
+
+def run_cell(
+    engines: Sequence[str],
+    genome_text: str,
+    budget: float,
+    max_steps: int,
+    threads: int | None = None,
+) -> int:
+    """Build, check and time the cells of ``engines`` on one genome, reporting events on stdout.
+
+    With several engines, timed steps go in turns of ``BLOCK`` steps per engine, so that every
+    engine runs under the same background load.
+
+    Args:
+        engines: Engines from ``ENGINES``, timed in turn in this process.
         genome_text: Canonical genome string.
-        budget: Seconds for warm-up and timed steps; no step is started that would overrun it
-            (except the first timed step).
-        max_steps: Timed steps at most.
+        budget: Seconds of steps (warm-up and timed) per engine; no step is started that would
+            overrun it, except the first timed step.
+        max_steps: Timed steps per engine at most.
         threads: torch intra-op threads; None keeps torch's default.
 
     Returns:
-        Exit status: 0 when timed, 1 when the equivalence check failed.
+        Exit status: 0 when every engine was timed, 1 when an equivalence check failed.
     """
     import torch
 
@@ -307,66 +399,40 @@ def run_cell(
 
     genome = Genome.parse(genome_text)
     reference = build_model(genome, N_FEATURES, N_CLASSES, engine="statevector", seed=SEED)
-    dtype = torch.float32
-    if engine == "ours":
-        network = reference
-    elif engine == "ours-f64":
-        network = copy.deepcopy(reference).double()
-        dtype = torch.float64
-    elif engine == "aer":
-        network = build_model(genome, N_FEATURES, N_CLASSES, engine="aer", seed=SEED)
-    elif engine == "pennylane":
-        network = _pennylane_network(genome, reference)
-    elif engine == "qml-defaults":
-        network = _qml_defaults_network(genome, reference)
-    else:
-        raise ValueError(f"The 'engine' option must be one of {ENGINES}. Got {engine!r} instead.")
-
-    # the parameter-shift backward of qml-defaults is what is slow: check its forward only
-    errors = _check(network, reference, with_gradients=engine != "qml-defaults")
-    passed = all(value <= CHECK_TOLERANCE for value in errors.values())
-    _emit("ready", threads=torch.get_num_threads(), check=errors, passed=passed)
-    if not passed:
-        return 1
-
     generator = torch.Generator().manual_seed(DATA_SEED)
     features = torch.randn(N_BATCHES * BATCH, N_FEATURES, generator=generator)
     features = (features - features.mean(dim=0)) / features.std(dim=0)
     labels = torch.randint(0, N_CLASSES, (N_BATCHES * BATCH,), generator=generator)
-    batches = [
-        (features[i * BATCH : (i + 1) * BATCH].to(dtype), labels[i * BATCH : (i + 1) * BATCH])
-        for i in range(N_BATCHES)
-    ]
-    optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
 
-    def step(index: int) -> float:
-        x, y = batches[index % N_BATCHES]
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.nll_loss(network(x), y)
-        loss.backward()
-        optimizer.step()
-        return time.perf_counter() - start
+    steppers: list[_Stepper] = []
+    status = 0
+    for engine in engines:
+        network, dtype = _build(engine, genome, reference)
+        # the parameter-shift backward of qml-defaults is what is slow: check its forward only
+        errors = _check(network, reference, with_gradients=engine != "qml-defaults")
+        passed = all(value <= CHECK_TOLERANCE for value in errors.values())
+        _emit("ready", engine=engine, threads=torch.get_num_threads(), check=errors, passed=passed)
+        if not passed:
+            status = 1
+            continue
+        batches = [
+            (features[i * BATCH : (i + 1) * BATCH].to(dtype), labels[i * BATCH : (i + 1) * BATCH])
+            for i in range(N_BATCHES)
+        ]
+        steppers.append(_Stepper(engine, network, batches))
 
-    start = time.perf_counter()
-    count = 0
-    warmups: list[float] = []
-    for _ in range(2):
-        if warmups and warmups[0] > budget / 4:
-            break  # a slow cell: keep the budget for a timed step
-        warmups.append(step(count))
-        count += 1
-        _emit("warmup", seconds=warmups[-1])
-    times: list[float] = []
-    while len(times) < max_steps:
-        elapsed = time.perf_counter() - start
-        if times and elapsed + statistics.median(times) > budget:
-            break
-        times.append(step(count))
-        count += 1
-        _emit("step", seconds=times[-1])
+    for stepper in steppers:
+        stepper.warm_up(budget)
+    active = list(steppers)
+    while active:
+        for stepper in list(active):
+            for _ in range(BLOCK):
+                if not stepper.wants_step(budget, max_steps):
+                    active.remove(stepper)
+                    break
+                stepper.step()
     _emit("done")
-    return 0
+    return status
 
 
 # ---------------------------------------------------------------------------------- the parent
@@ -386,9 +452,10 @@ class Cell:
         threads: ``torch.get_num_threads()`` in the cell.
         check: Max abs differences from our engine (float64), by quantity.
         detail: Error output, or a note.
-        background_cores: Mean number of cores other processes kept busy during the cell.
+        background_cores: Mean number of cores other processes kept busy during the cell's
+            subprocess.
         waited_s: Seconds waited for an idle CPU before the cell started.
-        seconds: Wall time of the whole cell (subprocess start to end), seconds.
+        seconds: Wall time of the cell's subprocess (shared by the cells timed in it), s.
         attempt: Which attempt this is (1 = first run of the cell).
     """
 
@@ -420,39 +487,35 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def measure_cell(
-    engine: str, genome: str, budget: float, cap: float, max_steps: int, threads: int | None
-) -> Cell:
-    """Run one cell in a subprocess and collect its events.
+def measure_group(
+    engines: Sequence[str],
+    genome: str,
+    budget: float,
+    cap: float,
+    max_steps: int,
+    threads: int | None,
+) -> list[Cell]:
+    """Run the cells of ``engines`` on ``genome`` in one subprocess and collect their events.
 
-    Setup (imports, model, equivalence check) may take ``SETUP_TIMEOUT`` seconds; after that
+    Setup (imports, models, equivalence checks) may take ``SETUP_TIMEOUT`` seconds; after that
     each step must report within ``cap`` seconds or the subprocess is killed.
 
     Args:
-        engine: One of ``ENGINES``.
+        engines: Engines timed in turn in the subprocess (see :func:`run_cell`).
         genome: Canonical genome string.
-        budget: Soft budget of the cell, seconds (see :func:`run_cell`).
+        budget: Soft budget per engine, seconds (see :func:`run_cell`).
         cap: Hard cap on one step, seconds.
-        max_steps: Timed steps at most.
+        max_steps: Timed steps per engine at most.
         threads: Threads for torch and OpenMP (Aer, BLAS) in the cell; None keeps the defaults.
 
     Returns:
-        The cell's measurement.
+        One measurement per engine, in the order of ``engines``.
     """
-    cell = Cell(engine, genome)
+    cells = {engine: Cell(engine, genome) for engine in engines}
     meter = CpuMeter()
     started = time.monotonic()
-    command = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--cell",
-        engine,
-        genome,
-        "--budget",
-        str(budget),
-        "--steps",
-        str(max_steps),
-    ]
+    command = [sys.executable, os.path.abspath(__file__), "--cell", genome, *engines]
+    command += ["--budget", str(budget), "--steps", str(max_steps)]
     env = None
     if threads is not None:
         command += ["--threads", str(threads)]
@@ -469,16 +532,18 @@ def measure_cell(
         pending = b""
         lines: list[bytes] = []
         finished = False
+        ready = False
         try:
             while not finished:
                 if not lines:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not selector.select(timeout=remaining):
-                        if cell.threads is None:
-                            cell.detail = f"setup did not finish within {SETUP_TIMEOUT:g} s"
-                        else:
-                            cell.status = "ok" if cell.step_s else "timeout"
-                            cell.detail = f"a step did not finish within {cap:g} s; killed"
+                        for cell in cells.values():
+                            if cell.threads is None:
+                                cell.detail = f"setup did not finish within {SETUP_TIMEOUT:g} s"
+                            elif cell.status == "error":
+                                cell.status = "ok" if cell.step_s else "timeout"
+                                cell.detail = f"a step did not finish within {cap:g} s; killed"
                         _kill(process)
                         break
                     # raw reads, so that a partial line cannot block past the deadline
@@ -492,6 +557,7 @@ def measure_cell(
                     continue  # a library's own output
                 event = json.loads(line[len(MARKER) :])
                 kind = event["event"]
+                cell = cells.get(event.get("engine", ""), Cell("", genome))
                 if kind == "ready":
                     cell.threads = event["threads"]
                     cell.check = event["check"]
@@ -502,79 +568,92 @@ def measure_cell(
                 elif kind == "step":
                     cell.step_s.append(event["seconds"])
                 elif kind == "done":
-                    cell.status = "ok"
+                    for each in cells.values():
+                        if each.status == "error" and each.threads is not None:
+                            each.status = "ok"
                     finished = True
-                deadline = time.monotonic() + cap
+                # setup ends with the last "ready"; from then on, each step has ``cap`` seconds
+                ready = ready or all(c.threads is not None for c in cells.values())
+                if ready:
+                    deadline = time.monotonic() + cap
         finally:
             if process.poll() is None and not finished:
                 _kill(process)
             process.wait()
             selector.close()
             process.stdout.close()
-        if cell.status == "error":
-            stderr.seek(0)
-            tail = stderr.read().strip().splitlines()[-15:]
-            cell.detail = "\n".join(tail) or f"exit status {process.returncode}"
-    cell.background_cores = meter.background_cores()
-    cell.seconds = time.monotonic() - started
-    return cell
+        stderr.seek(0)
+        tail = "\n".join(stderr.read().strip().splitlines()[-15:])
+    load = meter.background_cores()
+    seconds = time.monotonic() - started
+    for cell in cells.values():
+        if cell.status == "error" and not cell.detail:
+            cell.detail = tail or f"exit status {process.returncode}"
+        cell.background_cores = load
+        cell.seconds = seconds
+    return list(cells.values())
 
 
-def _busy(cell: Cell) -> float:
-    """Background load of a cell for ranking attempts (NaN, i.e. unknown, ranks last)."""
-    load = cell.background_cores
-    return float("inf") if load != load else load
+def _busy(cells: Sequence[Cell]) -> float:
+    """Background load of an attempt for ranking attempts (NaN, i.e. unknown, ranks last)."""
+    load = cells[0].background_cores
+    return float("inf") if math.isnan(load) else load
 
 
 def measure_with_retries(
-    engine: str, genome: str, args: argparse.Namespace, label: str
-) -> tuple[Cell, list[Cell]]:
-    """Measure a cell; re-run it while other processes kept the CPU busy.
+    engines: Sequence[str], genome: str, args: argparse.Namespace, label: str
+) -> tuple[list[Cell], list[Cell]]:
+    """Measure a group of cells; re-run it while other processes kept the CPU busy.
 
-    A cell is re-run (up to ``args.retries`` times) when its background load exceeded
+    A group is re-run (up to ``args.retries`` times) when its background load exceeded
     ``IDLE_CORES`` and it took at most ``RETRY_MAX_SECONDS``; the attempt with the lowest
     background load is kept. Attempts are chosen by the load of *other* processes only, never
     by the time measured.
 
     Args:
-        engine: One of ``ENGINES``.
+        engines: Engines timed together (see :func:`run_cell`).
         genome: Canonical genome string.
-        args: Parsed options (budget, cap, steps, wait_idle, retries).
-        label: Progress prefix, e.g. ``"[3/20]"``.
+        args: Parsed options (budget, cap, steps, threads, wait_idle, retries).
+        label: Progress prefix, e.g. ``"[3/12]"``.
 
     Returns:
-        (kept attempt, the other attempts).
+        (kept cells, the cells of the other attempts).
     """
-    attempts: list[Cell] = []
+    attempts: list[list[Cell]] = []
     while True:
         waited = 0.0
         if args.wait_idle > 0:
             waited, _ = wait_for_idle_cpu(args.wait_idle, threshold=IDLE_CORES)
-        cell = measure_cell(engine, genome, args.budget, args.cap, args.steps, args.threads)
-        cell.waited_s = waited
-        cell.attempt = len(attempts) + 1
-        attempts.append(cell)
-        check = ", ".join(f"{k} {v:.1e}" for k, v in cell.check.items())
+        cells = measure_group(engines, genome, args.budget, args.cap, args.steps, args.threads)
+        for cell in cells:
+            cell.waited_s = waited
+            cell.attempt = len(attempts) + 1
+        attempts.append(cells)
         print(
-            f"{label} {genome} {engine} (attempt {cell.attempt}): {_time_cell(cell)} ms/sample, "
-            f"{len(cell.step_s)} timed + {len(cell.warmup_s)} warm-up steps, "
-            f"threads {cell.threads}, check vs ours (float64): {check or '-'}, "
-            f"cell {cell.seconds:.0f} s, background load {cell.background_cores:.2f} cores "
-            f"(waited {waited:.0f} s for idle CPU)",
+            f"{label} {genome} (attempt {len(attempts)}): {cells[0].seconds:.0f} s, background "
+            f"load {cells[0].background_cores:.2f} cores (waited {waited:.0f} s for idle CPU)",
             flush=True,
         )
-        if cell.detail:
-            print("    " + cell.detail.replace("\n", "\n    "), flush=True)
+        for cell in cells:
+            check = ", ".join(f"{k} {v:.1e}" for k, v in cell.check.items())
+            print(
+                f"    {cell.engine}: {_time_cell(cell)} ms/sample, {len(cell.step_s)} timed + "
+                f"{len(cell.warmup_s)} warm-up steps, threads {cell.threads}, "
+                f"check vs ours (float64): {check or '-'}",
+                flush=True,
+            )
+            if cell.detail:
+                print("      " + cell.detail.replace("\n", "\n      "), flush=True)
         if (
-            _busy(cell) <= IDLE_CORES
+            _busy(cells) <= IDLE_CORES
             or len(attempts) > args.retries
-            or cell.seconds > RETRY_MAX_SECONDS
+            or cells[0].seconds > RETRY_MAX_SECONDS
         ):
             break
     kept = min(attempts, key=_busy)
     if len(attempts) > 1:
-        print(f"    kept attempt {kept.attempt} (lowest background load)", flush=True)
-    return kept, [a for a in attempts if a is not kept]
+        print(f"    kept attempt {kept[0].attempt} (lowest background load)", flush=True)
+    return kept, [cell for cells in attempts if cells is not kept for cell in cells]
 
 
 def _fmt_ms(value: float) -> str:
@@ -752,7 +831,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller budget")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers to PATH")
-    parser.add_argument("--cell", nargs=2, metavar=("ENGINE", "GENOME"), help=argparse.SUPPRESS)
+    parser.add_argument("--cell", nargs="+", metavar="GENOME ENGINE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.budget is None:
         args.budget = 20.0 if args.quick else 120.0
@@ -777,7 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parse(argv)
     if args.cell:
-        return run_cell(args.cell[0], args.cell[1], args.budget, args.steps, args.threads)
+        return run_cell(args.cell[1:], args.cell[0], args.budget, args.steps, args.threads)
 
     from faqnas_qiskit.errors import GenomeError
     from faqnas_qiskit.space import Genome
@@ -809,14 +888,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(flush=True)
 
+    # the fast engines take turns in one process (same background load); slow ones run alone
+    groups = [[e for e in engines if e in INTERLEAVED]]
+    groups += [[e] for e in engines if e not in INTERLEAVED]
+    groups = [group for group in groups if group]
     cells: dict[tuple[str, str], Cell] = {}
     rejected: list[Cell] = []
-    total = len(genomes) * len(engines)
+    total = len(genomes) * len(groups)
+    done = 0
     for genome in genomes:
-        for engine in engines:
-            label = f"[{len(cells) + 1}/{total}]"
-            kept, others = measure_with_retries(engine, genome, args, label)
-            cells[(engine, genome)] = kept
+        for group in groups:
+            done += 1
+            label = f"[{done}/{total}] {'+'.join(group)}"
+            kept, others = measure_with_retries(group, genome, args, label)
+            cells.update({(cell.engine, genome): cell for cell in kept})
             rejected.extend(others)
 
     threads = sorted({c.threads for c in cells.values() if c.threads is not None})
