@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from faqnas_qiskit import __version__
-from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
+from faqnas_qiskit.errors import ClusterError, ConfigError, FaqnasError, invalid
 
 __all__ = ["main"]
 
@@ -74,7 +74,15 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--seed", type=int, default=0, help="seed of split, weights, batches (default: 0)"
     )
-    group.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help=(
+            "torch threads per evaluation (default: 1, as on --workers, so results are the "
+            "same in every mode; more threads change the last digits)"
+        ),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,9 +305,7 @@ def _data_dir(args: argparse.Namespace) -> str | None:
     return args.data_dir or os.environ.get(DATA_ENV) or None
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads is None:
-        return
+def _set_threads(threads: int) -> None:
     if threads < 1:
         raise ConfigError(invalid("threads", "an integer of at least 1", threads, what="option"))
     import torch
@@ -650,7 +656,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from faqnas_qiskit.store import ResultsStore
 
     store_path = _store_path(args)
-    _set_threads(args.threads)
+    if args.threads < 1:  # the evaluators set it per task, on whichever process trains
+        raise ConfigError(
+            invalid("threads", "an integer of at least 1", args.threads, what="option")
+        )
     if args.resume:
         store = ResultsStore(store_path, create=False)
         run = store.get_run(args.resume)
@@ -697,21 +706,23 @@ def _cmd_search(args: argparse.Namespace) -> int:
     )
     settings = _metrics_settings(config, dataset)
     compute = metrics_function(**settings)  # validates the target before the store is touched
-    evaluator: Any = SerialEvaluator(dataset)
+    evaluator: Any = SerialEvaluator(dataset, torch_threads=args.threads)
     if args.workers is not None or args.scheduler is not None:
         from faqnas_qiskit.search.distributed import DaskEvaluator
 
-        if not args.debug:  # dask logs every worker start and stop at INFO
-            logging.getLogger("distributed").setLevel(logging.WARNING)
+        if not args.debug:
+            _quiet_dask()
 
         if args.workers is not None:
             if args.workers < 1:
                 raise ConfigError(
                     invalid("workers", "an integer of at least 1", args.workers, what="option")
                 )
-            evaluator = DaskEvaluator.local(dataset, workers=args.workers)
+            evaluator = DaskEvaluator.local(
+                dataset, workers=args.workers, torch_threads=args.threads
+            )
         else:
-            evaluator = DaskEvaluator.connect(dataset, args.scheduler)
+            evaluator = DaskEvaluator.connect(dataset, args.scheduler, torch_threads=args.threads)
     if store is None:
         store = ResultsStore(store_path, create=True)
     with store, _Closing(evaluator):
@@ -725,13 +736,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         run_id = args.resume
         try:
             result = runner.resume(args.resume) if args.resume else runner.start(config)
-        except FaqnasError as exc:
-            if type(exc).__name__ != "ClusterError":
-                raise
+        except ClusterError as exc:
             runs = store.list_runs()
             run_id = run_id or (runs[-1].id if runs else "RUN")
-            raise type(exc)(
-                f"{exc} Resume with: faqnas search --resume {run_id} --store {store_path}"
+            where = f"--workers {args.workers}" if args.workers else f"--scheduler {args.scheduler}"
+            raise ClusterError(
+                f"{exc} Resume with: faqnas search --resume {run_id} --store {store_path} {where}"
             ) from exc
         except KeyboardInterrupt:
             runs = store.list_runs()
@@ -762,6 +772,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         _print_front(rows)
     return 0
+
+
+def _quiet_dask() -> None:
+    """Silence dask.distributed's own logs: its errors reach the user as one ClusterError line.
+
+    Dask configures some child loggers (``distributed.client`` among them) with their own
+    levels, so the parent's level alone does not cover them.
+    """
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class _Closing:

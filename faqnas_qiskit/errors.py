@@ -7,6 +7,7 @@ Every message follows one shape, so that the CLI can print it as a single line:
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "ConfigError",
     "DataError",
     "EngineError",
@@ -37,6 +38,10 @@ class DataError(FaqnasError):
 
 class EngineError(FaqnasError):
     """A simulation engine cannot run what it was given (unknown engine, unsupported gate)."""
+
+
+class ClusterError(FaqnasError):
+    """A Dask cluster cannot be reached, has no workers, or was lost during a run."""
 
 
 def invalid(name: str, rule: str, value: object, fix: str = "", *, what: str = "parameter") -> str:

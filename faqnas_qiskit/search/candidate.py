@@ -92,15 +92,34 @@ class Evaluator(Protocol):
 
 
 class SerialEvaluator:
-    """In-process evaluation, one candidate after another."""
+    """In-process evaluation, one candidate after another.
 
-    def __init__(self, dataset: Dataset) -> None:
+    Args:
+        dataset: The run's dataset.
+        torch_threads: Torch intra-op threads while a task trains, or None to leave torch's
+            setting alone. One thread (as on Dask workers) gives results identical to
+            :class:`~faqnas_qiskit.search.distributed.DaskEvaluator` runs; the thread count
+            changes the order of floating-point reductions, hence the last digits.
+    """
+
+    def __init__(self, dataset: Dataset, *, torch_threads: int | None = None) -> None:
+        if torch_threads is not None and torch_threads < 1:
+            raise ValueError(f"torch_threads must be at least 1, got {torch_threads}")
         self.dataset = dataset
+        self.torch_threads = torch_threads
 
     def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
         """Evaluate ``tasks`` in order."""
         for task in tasks:
-            yield run_candidate(task, self.dataset)
+            previous = torch.get_num_threads()
+            if self.torch_threads is not None and previous != self.torch_threads:
+                torch.set_num_threads(self.torch_threads)
+            try:
+                outcome = run_candidate(task, self.dataset)
+            finally:
+                if torch.get_num_threads() != previous:
+                    torch.set_num_threads(previous)
+            yield outcome
 
     def close(self) -> None:
         """Nothing to release."""

@@ -42,7 +42,7 @@ from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 
 from faqnas_qiskit.data import Dataset
-from faqnas_qiskit.errors import ConfigError, FaqnasError, GenomeError, invalid
+from faqnas_qiskit.errors import ClusterError, ConfigError, GenomeError, invalid
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, run_candidate
 from faqnas_qiskit.space import Genome
 
@@ -79,10 +79,6 @@ _OVERHEAD_AMPLITUDES = 64.0
 
 # the worker's periodic callbacks of its statistical profiler (distributed.worker.profile)
 _PROFILER_CALLBACKS = ("profile", "profile-cycle")
-
-
-class ClusterError(FaqnasError):
-    """A Dask cluster cannot be reached, has no workers, or was lost during a run."""
 
 
 # ------------------------------------------------------------------------------ cost estimate

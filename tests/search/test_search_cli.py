@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from faqnas_qiskit.cli import main
 
@@ -143,6 +144,8 @@ def _digest(path: Path) -> str:
         (["--qubits", "11-12"], "'qubits'"),
         (["--qubits", "x"], "'qubits'"),
         (["--population", "0"], "'population'"),
+        (["--threads", "0"], "'threads'"),
+        (["--workers", "0"], "'workers'"),
         (["--ibm-target", "fake_nowhere"], "fake_nowhere"),
         (["--resume", "rmissing"], "rmissing"),
     ],
@@ -195,26 +198,68 @@ def test_resume_of_another_dataset_and_foreign_store(
 
 
 @pytest.mark.slow
-def test_workers_one_and_two_give_the_same_front(
+def test_serial_and_one_and_two_workers_store_the_same_results(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from tests.search.test_distributed import _stored
+
     small = [
-        "--dataset",
-        "iris",
-        "--qubits",
-        "2-3",
-        "--depth",
-        "1",
-        "--population",
-        "6",
-        "--generations",
-        "2",
-        "--seed",
-        "3",
-    ]
+        "--dataset", "digits", "--qubits", "2-6", "--depth", "1-2", "--population", "6",
+        "--generations", "2", "--max-train", "120", "--seed", "3",
+    ]  # fmt: skip
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the CLI's default of one thread must apply in-process too
+    try:
+        serial = _search(capsys, *small, "--store", str(tmp_path / "serial.db"))
+    finally:
+        torch.set_num_threads(torch_threads)
     one = _search(capsys, *small, "--workers", "1", "--store", str(tmp_path / "one.db"))
     two = _search(capsys, *small, "--workers", "2", "--store", str(tmp_path / "two.db"))
-    assert _front_keys(one) == _front_keys(two) and one["candidates"] == two["candidates"]
+    assert _front_keys(one) == _front_keys(serial) == _front_keys(two)
+    assert serial["candidates"] == one["candidates"] == two["candidates"]
+    stored = _stored(tmp_path / "serial.db")
+    assert len(stored) == serial["trained"]
+    assert _stored(tmp_path / "one.db") == stored
+    assert _stored(tmp_path / "two.db") == stored
+
+
+@pytest.mark.slow
+def test_lost_scheduler_prints_one_line_with_the_resume_command(tmp_path: Path) -> None:
+    import distributed
+
+    store = tmp_path / "lost.db"
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=50
+    )
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "faqnas_qiskit", "search", "--dataset", "digits",
+                "--max-train", "200", "--population", "6", "--generations", "4",
+                "--scheduler", cluster.scheduler_address, "--store", str(store),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.lstrip().startswith("gen 1:"):
+                break
+        cluster.close()  # the scheduler goes away during the second generation
+        out, err = proc.communicate(timeout=120)
+    finally:
+        cluster.close()
+    assert proc.returncode == 2, (out, err)
+    assert err.count("\n") == 1, err
+    assert err.startswith("faqnas: error: Lost the Dask scheduler")
+    con = sqlite3.connect(store)
+    ((run_id, status),) = con.execute("SELECT id, status FROM runs").fetchall()
+    (stored,) = con.execute("SELECT count(*) FROM evaluations").fetchone()
+    con.close()
+    assert f"faqnas search --resume {run_id} --store {store} --scheduler" in err
+    assert status == "interrupted" and stored >= 6
 
 
 def test_unreachable_scheduler_fails_fast(
