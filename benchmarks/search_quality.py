@@ -79,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             data = load_dataset("iris", seed=seed)
             base = SearchConfig(
-                dataset="iris", seed=seed, space=space, training=TrainingConfig(epochs=args.epochs, lr=args.lr)
+                dataset="iris",
+                seed=seed,
+                space=space,
+                training=TrainingConfig(epochs=args.epochs, lr=args.lr),
             )
             settings = {
                 "n_features": data.n_features,

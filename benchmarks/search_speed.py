@@ -18,12 +18,12 @@ from pathlib import Path
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 
 from faqnas_qiskit.data import load_dataset
-from faqnas_qiskit.metrics import metrics_function
 from faqnas_qiskit.search import (
     SearchConfig,
     SearchRunner,
     SerialEvaluator,
     StoreCachedMetrics,
+    search_metrics,
 )
 from faqnas_qiskit.store import ResultsStore
 
@@ -39,18 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     t0 = time.perf_counter()
     data = load_dataset("iris", seed=args.seed)
-    settings = {
-        "n_features": data.n_features,
-        "n_classes": data.n_classes,
-        "n_train": int(data.x_train.shape[0]),
-        "epochs": config.training.epochs,
-        "target": config.metrics_target,
-        "shots": config.shots,
-        "samples": int(data.x_test.shape[0]),
-        "optimization_level": 1,
-        "seed_transpiler": 0,
-    }
-    compute = metrics_function(**settings)
+    compute, settings = search_metrics(config, data)
     setup = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "speed.db") as store:
         runner = SearchRunner(

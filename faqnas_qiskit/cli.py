@@ -187,7 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     algo.add_argument(
         "--budget",
         type=int,
-        help="evaluations of random search (default: population x generations)",
+        help=(
+            "most networks to evaluate: random search draws this many (default: population x "
+            "generations), NSGA-II stops when it reaches it"
+        ),
     )
     algo.add_argument(
         "--crossover-prob",
@@ -627,24 +630,9 @@ def _print_front(rows: list[dict[str, object]]) -> None:
         )
 
 
-def _metrics_settings(config, dataset) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {
-        "n_features": dataset.n_features,
-        "n_classes": dataset.n_classes,
-        "n_train": int(dataset.x_train.shape[0]),
-        "epochs": config.training.epochs,
-        "target": config.metrics_target,
-        "shots": config.shots,
-        "samples": int(dataset.x_test.shape[0]),
-        "optimization_level": 1,
-        "seed_transpiler": 0,
-    }
-
-
 def _cmd_search(args: argparse.Namespace) -> int:
     from faqnas_qiskit.data import load_dataset
     from faqnas_qiskit.evaluation import TrainingConfig
-    from faqnas_qiskit.metrics import metrics_function
     from faqnas_qiskit.search import (
         SearchConfig,
         SearchRunner,
@@ -652,6 +640,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         StoreCachedMetrics,
         front_rows,
         parse_objectives,
+        search_metrics,
     )
     from faqnas_qiskit.store import ResultsStore
 
@@ -704,8 +693,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         target=config.target_column,
         max_train=config.max_train,
     )
-    settings = _metrics_settings(config, dataset)
-    compute = metrics_function(**settings)  # validates the target before the store is touched
+    compute, settings = search_metrics(config, dataset)  # checks the target; nothing stored yet
     evaluator: Any = SerialEvaluator(dataset, torch_threads=args.threads)
     if args.workers is not None or args.scheduler is not None:
         from faqnas_qiskit.search.distributed import DaskEvaluator

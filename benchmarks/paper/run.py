@@ -30,13 +30,13 @@ os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.errors import FaqnasError
 from faqnas_qiskit.evaluation import TrainingConfig
-from faqnas_qiskit.metrics import metrics_function
 from faqnas_qiskit.report import build_report, snapshot, write_report
 from faqnas_qiskit.search import (
     SearchConfig,
     SearchRunner,
     SerialEvaluator,
     StoreCachedMetrics,
+    search_metrics,
 )
 from faqnas_qiskit.store import ResultsStore
 
@@ -62,18 +62,8 @@ def _search(store: ResultsStore, config: SearchConfig) -> tuple[str, float, int,
     data = load_dataset(
         config.dataset, seed=config.seed, data_dir=config.data_dir, max_train=config.max_train
     )
-    settings = {
-        "n_features": data.n_features,
-        "n_classes": data.n_classes,
-        "n_train": int(data.x_train.shape[0]),
-        "epochs": config.training.epochs,
-        "target": config.metrics_target,
-        "shots": config.shots,
-        "samples": int(data.x_test.shape[0]),
-        "optimization_level": 1,
-        "seed_transpiler": 0,
-    }
-    metrics = StoreCachedMetrics(store, metrics_function(**settings), settings)
+    compute, settings = search_metrics(config, data)
+    metrics = StoreCachedMetrics(store, compute, settings)
     result = SearchRunner(store, SerialEvaluator(data), metrics, data.name).start(config)
     return result.run_id, result.wall_s, len(result.candidates), result.stopped_early
 

@@ -27,6 +27,7 @@ from faqnas_qiskit.search.runner import (
     front_rows,
     load_run,
     package_versions,
+    search_metrics,
     training_key,
 )
 
@@ -54,5 +55,6 @@ __all__ = [
     "package_versions",
     "parse_objectives",
     "run_candidate",
+    "search_metrics",
     "training_key",
 ]

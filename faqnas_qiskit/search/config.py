@@ -97,7 +97,9 @@ class SearchConfig:
         stagnation: Stop when the non-dominated set is unchanged for this many generations.
         crossover_prob: Probability that a mating pair is crossed over (uniform crossover).
         mutation_prob: Probability that each gene of a child is resampled.
-        budget: Evaluations for ``random`` (default population * generations).
+        budget: Most networks evaluated: the number ``random`` draws (default population *
+            generations); NSGA-II stops when it reaches it, evaluating only part of its last
+            generation if needed (default: no limit besides ``generations``).
         training: Training configuration of every candidate.
         max_train: Training-split subsample size, or None.
         target_column: Target column of a CSV dataset.

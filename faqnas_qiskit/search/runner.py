@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
 from faqnas_qiskit.search.config import SearchConfig, objective_values
@@ -39,6 +40,7 @@ __all__ = [
     "front_rows",
     "load_run",
     "package_versions",
+    "search_metrics",
     "training_key",
 ]
 
@@ -265,6 +267,9 @@ class SearchRunner:
             if offspring is None or len(offspring) == 0:
                 # no unseen offspring could be made: a tiny space is exhausted
                 return True
+            if config.budget is not None:  # every evaluation is a new network (duplicates)
+                remaining = config.budget - len(state.archive)
+                offspring = offspring[: max(remaining, 0)]
             vectors = np.asarray(offspring.get("X")).astype(np.int64)
             genomes = [space.decode(v) for v in vectors]
             candidates = self._evaluate_generation(run_id, generation, genomes, config, state)
@@ -281,6 +286,8 @@ class SearchRunner:
             previous_front = keys
             if unchanged >= config.stagnation:
                 return generation + 1 < config.generations
+            if config.budget is not None and len(state.archive) >= config.budget:
+                return False
         return False
 
     def _sampled(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
@@ -511,3 +518,42 @@ class StoreCachedMetrics:
             self.store.put_metrics(key, self.settings, metrics)
         self._memory[key] = metrics
         return metrics
+
+
+def search_metrics(
+    config: SearchConfig, dataset: Dataset, *, transpile: bool = True
+) -> tuple[MetricsProvider, dict[str, Any]]:
+    """The metrics function of a search's candidates and the settings it depends on.
+
+    Settings: input and output widths and training rows of ``dataset`` (after ``max_train``),
+    the training epochs, the IBM target and shots of ``config``, the test split's size as the
+    circuits executed, optimisation level 1 and transpiler seed 0. Pass both to
+    :class:`StoreCachedMetrics`: the settings are part of its cache key.
+
+    Args:
+        config: The search configuration.
+        dataset: The loaded dataset of the run.
+        transpile: Include the transpiled counts (needed by the ``2q`` and ``qpu`` objectives
+            and by reports); False computes FLOPs and parameters only.
+
+    Returns:
+        ``(compute, settings)``.
+
+    Raises:
+        ConfigError: If the target or another setting is invalid; nothing is stored yet.
+    """
+    from faqnas_qiskit.metrics import metrics_function
+
+    settings: dict[str, Any] = {
+        "n_features": dataset.n_features,
+        "n_classes": dataset.n_classes,
+        "n_train": int(dataset.x_train.shape[0]),
+        "epochs": config.training.epochs,
+        "target": config.metrics_target,
+        "shots": config.shots,
+        "samples": int(dataset.x_test.shape[0]),
+        "optimization_level": 1,
+        "seed_transpiler": 0,
+    }
+    compute = metrics_function(**settings, transpile=transpile)
+    return compute, settings if transpile else {**settings, "transpile": False}

@@ -183,6 +183,30 @@ def test_random_search_budget(tmp_path: Path, iris: Dataset) -> None:
     assert len(result.generations) == 2
 
 
+def test_nsga2_stops_at_its_budget(tmp_path: Path, iris: Dataset) -> None:
+    config = SearchConfig(
+        dataset="iris",
+        seed=3,
+        space=SMALL.space,
+        population=4,
+        generations=8,
+        stagnation=8,
+        budget=10,
+        training=TrainingConfig(epochs=1),
+    )
+    result = _run(tmp_path / "s.db", config, iris)
+    assert result.trained == len(result.candidates) == 10  # each evaluation a new network
+    assert [g.evaluated for g in result.generations] == [4, 4, 2]
+    with ResultsStore(tmp_path / "s.db", create=False) as store:
+        assert len(store.evaluations()) == 10
+        resumed = SearchRunner(store, SerialEvaluator(iris), formula_flops, iris.name).resume(
+            result.run_id
+        )
+    assert resumed.trained == 0 and [c.key for c in resumed.front] == [
+        c.key for c in result.front
+    ]
+
+
 def test_stagnation_stops_early(tmp_path: Path, iris: Dataset) -> None:
     # a 4-network space: the front cannot change after the first generations
     space = SearchSpace(
