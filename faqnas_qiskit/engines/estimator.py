@@ -30,7 +30,10 @@ class TorchEstimator(BaseEstimatorV2):
     Args:
         default_precision: Standard deviation of the Gaussian noise added to expectation values
             when a PUB does not set one; 0 for exact values.
-        seed: Seed of the noise generator (only used when precision > 0).
+        seed: Seed of the noise generator (only used when precision > 0), as in Qiskit's
+            ``StatevectorEstimator``: an integer restarts the generator at every ``run`` (the
+            same call gives the same noise), a ``numpy.random.Generator`` continues across
+            calls (independent noise per call), None draws fresh entropy per call.
         dtype: ``torch.complex128`` (default) or ``torch.complex64``.
         chunk_size: Parameter sets simulated at once (bounds memory: chunk * 2**n amplitudes).
     """
@@ -39,7 +42,7 @@ class TorchEstimator(BaseEstimatorV2):
         self,
         *,
         default_precision: float = 0.0,
-        seed: int | None = None,
+        seed: int | np.random.Generator | None = None,
         dtype: torch.dtype = torch.complex128,
         chunk_size: int = 1024,
     ) -> None:

@@ -96,13 +96,15 @@ class SerialEvaluator:
 
     Args:
         dataset: The run's dataset.
-        torch_threads: Torch intra-op threads while a task trains, or None to leave torch's
-            setting alone. One thread (as on Dask workers) gives results identical to
-            :class:`~faqnas_qiskit.search.distributed.DaskEvaluator` runs; the thread count
-            changes the order of floating-point reductions, hence the last digits.
+        torch_threads: Torch intra-op threads while a task trains (restored afterwards), or
+            None to leave torch's setting alone. One thread, the default as on Dask workers,
+            gives results identical to
+            :class:`~faqnas_qiskit.search.distributed.DaskEvaluator` runs (the thread count
+            changes the order of floating-point reductions, hence the last digits) and is the
+            fastest for networks of a few qubits.
     """
 
-    def __init__(self, dataset: Dataset, *, torch_threads: int | None = None) -> None:
+    def __init__(self, dataset: Dataset, *, torch_threads: int | None = 1) -> None:
         if torch_threads is not None and torch_threads < 1:
             raise ValueError(f"torch_threads must be at least 1, got {torch_threads}")
         self.dataset = dataset

@@ -152,6 +152,12 @@ def test_estimator_generic_circuit_and_precision() -> None:
     assert np.all(noisy.data.stds == 0.1) and not np.allclose(noisy.data.evs, ours)
     again = TorchEstimator(seed=3).run([(qc, obs, values)], precision=0.1).result()[0]
     assert np.array_equal(again.data.evs, noisy.data.evs)
+    # a Generator continues across calls, as in Qiskit's StatevectorEstimator
+    streaming = TorchEstimator(seed=np.random.default_rng(3))
+    first = streaming.run([(qc, obs, values)], precision=0.1).result()[0].data.evs
+    second = streaming.run([(qc, obs, values)], precision=0.1).result()[0].data.evs
+    assert np.array_equal(first, noisy.data.evs) and not np.allclose(first, second)
+    assert np.abs(second - ours).max() < 0.6  # noise of standard deviation 0.1
 
 
 def test_unsupported_gates_are_refused() -> None:
