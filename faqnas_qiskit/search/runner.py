@@ -157,6 +157,15 @@ def training_key(config: SearchConfig) -> str:
     )
 
 
+INFRASTRUCTURE_ERRORS = ("KilledWorker: ",)
+"""Prefixes of stored errors that say nothing about the candidate (workers that died while
+evaluating it): a later run or ``--resume`` trains such a candidate again."""
+
+
+def _infrastructure_failure(stored: StoredEvaluation) -> bool:
+    return not stored.ok and (stored.error or "").startswith(INFRASTRUCTURE_ERRORS)
+
+
 @dataclass
 class _RunState:
     archive: dict[str, Candidate] = field(default_factory=dict)
@@ -164,6 +173,7 @@ class _RunState:
     task_s: float = 0.0
     metrics_s: float = 0.0
     trained: int = 0
+    diverged: bool = False  # a stored infrastructure failure was retrained: a new path
 
 
 class SearchRunner:
@@ -222,6 +232,8 @@ class SearchRunner:
         except BaseException:
             self.store.set_run_status(run_id, "interrupted")
             raise
+        if state.diverged:
+            self.store.drop_generations(run_id, len(state.summaries))
         self.store.set_run_status(run_id, "finished")
         front = self._front(list(state.archive.values()))
         return SearchResult(
@@ -325,9 +337,14 @@ class SearchRunner:
         found: dict[str, Candidate] = {}
         cached: list[StoredEvaluation] = []
         pending: list[tuple[Genome, int]] = []
+        retried: set[str] = set()  # stored infrastructure failures, overwritten when retrained
         for genome in dict((g.key, g) for g in genomes).values():
             seed = derive_seed(config.seed, genome.key)
             stored = self.store.lookup(genome.key, self.dataset_name, training, seed)
+            if stored is not None and _infrastructure_failure(stored):
+                retried.add(genome.key)
+                state.diverged = True
+                stored = None
             if stored is None:
                 pending.append((genome, seed))
             else:
@@ -356,6 +373,7 @@ class SearchRunner:
                 metrics=outcome.metrics,
                 weights=outcome.weights,
                 run_id=run_id,
+                replace_failed=outcome.key in retried,
             )
             if outcome.error is not None:
                 log.warning("candidate %s failed: %s", outcome.key, outcome.error)
@@ -432,6 +450,7 @@ class SearchRunner:
                 "cache_hits": summary.cache_hits,
                 "failures": summary.failures,
             },
+            replace=state.diverged,
         )
         self.observer.generation_finished(summary)
         return front

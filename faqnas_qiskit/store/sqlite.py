@@ -357,13 +357,35 @@ class ResultsStore:
         metrics: dict[str, Any],
         weights: bytes | None,
         run_id: str | None,
+        replace_failed: bool = False,
     ) -> StoredEvaluation:
         """Commit one evaluation now (``record`` None and ``error`` set for a failure).
 
-        An existing row for the same candidate is kept (first write wins) and returned.
+        An existing row for the same candidate is kept (first write wins) and returned, unless
+        ``replace_failed`` is set and that row is a failure: then it is overwritten in place
+        (same id), for failures of the infrastructure rather than of the candidate.
         """
         status = "ok" if record is not None else "failed"
         with self._transaction():
+            if replace_failed:
+                self._db.execute(
+                    "UPDATE evaluations SET status = ?, error = ?, record = ?, metrics = ?, "
+                    "weights = ?, run_id = ?, created_at = ? WHERE key = ? AND dataset = ? AND "
+                    "training = ? AND seed = ? AND status = 'failed'",
+                    (
+                        status,
+                        error,
+                        None if record is None else canonical_json(record),
+                        canonical_json(metrics),
+                        weights,
+                        run_id,
+                        time.time(),
+                        key,
+                        dataset,
+                        training,
+                        seed,
+                    ),
+                )
             self._db.execute(
                 "INSERT OR IGNORE INTO evaluations "
                 "(key, dataset, training, seed, status, error, record, metrics, weights, run_id, "
@@ -416,11 +438,18 @@ class ResultsStore:
         members: list[str],
         front: list[str],
         stats: dict[str, Any],
+        *,
+        replace: bool = False,
     ) -> None:
-        """Record a generation (replaying a stored generation keeps the first write)."""
+        """Record a generation.
+
+        Replaying a stored generation keeps the first write, unless ``replace`` is set (the
+        replay took another path, after an infrastructure failure was retrained).
+        """
+        verb = "REPLACE" if replace else "IGNORE"
         with self._transaction():
             self._db.execute(
-                "INSERT OR IGNORE INTO generations VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT OR {verb} INTO generations VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     generation,
@@ -431,6 +460,14 @@ class ResultsStore:
                 ),
             )
             self._db.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
+
+    def drop_generations(self, run_id: str, first: int) -> None:
+        """Delete the run's generations numbered ``first`` and later (a replay that ended
+        sooner than the stored path after taking another one)."""
+        with self._transaction():
+            self._db.execute(
+                "DELETE FROM generations WHERE run_id = ? AND generation >= ?", (run_id, first)
+            )
 
     def generations(self, run_id: str) -> list[GenerationRow]:
         """The run's generations, in order."""

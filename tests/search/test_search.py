@@ -151,6 +151,50 @@ def test_failed_candidate_is_stored_and_scores_worst(tmp_path: Path, iris: Datas
     assert len(result.candidates) == 12 and result.generations[0].failures == 1
 
 
+class _KillingEvaluator:
+    """Serial evaluation, except that one key comes back as Dask's bounded-retry failure."""
+
+    def __init__(self, data: Dataset, doomed: str) -> None:
+        self.data, self.doomed = data, doomed
+
+    def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
+        for task in tasks:
+            if task.key == self.doomed:
+                error = "KilledWorker: 4 workers died while evaluating this candidate"
+                yield CandidateOutcome(task.key, task.seed, None, error, None, task.metrics, 0.1)
+            else:
+                yield run_candidate(task, self.data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_resume_retrains_a_candidate_whose_workers_died(tmp_path: Path, iris: Dataset) -> None:
+    clean = _run(tmp_path / "clean.db", SMALL, iris)
+    doomed = clean.front[0].key  # without it the run takes another path
+    path = tmp_path / "s.db"
+    hit = _run(path, SMALL, iris, _KillingEvaluator(iris, doomed))
+    assert doomed not in {c.key for c in hit.front}
+    with ResultsStore(path) as store:
+        (before,) = [e for e in store.evaluations() if e.key == doomed]
+        assert before.status == "failed" and before.error.startswith("KilledWorker: ")  # type: ignore[union-attr]
+        runner = SearchRunner(store, SerialEvaluator(iris), formula_flops, iris.name)
+        resumed = runner.resume(hit.run_id)
+        (after,) = [e for e in store.evaluations() if e.key == doomed]
+        generations = [(g.members, g.front) for g in store.generations(hit.run_id)]
+    assert after.ok and after.id == before.id
+    assert resumed.trained >= 1
+    assert [(c.key, c.objectives) for c in resumed.front] == [
+        (c.key, c.objectives) for c in clean.front
+    ]
+    with ResultsStore(tmp_path / "clean.db", create=False) as store:
+        assert generations == [(g.members, g.front) for g in store.generations(clean.run_id)]
+    # every evaluation of the clean run, the retrained one included, is stored alike (the
+    # failed path may have added evaluations of its own)
+    stored = _stored(path)
+    assert all(row in stored for row in _stored(tmp_path / "clean.db"))
+
+
 def test_exhaustive_front_is_the_true_front(tmp_path: Path, iris: Dataset) -> None:
     space = SearchSpace(qubits=(2,), depths=(1,), entanglers=("cz",))
     config = SearchConfig(
@@ -202,9 +246,7 @@ def test_nsga2_stops_at_its_budget(tmp_path: Path, iris: Dataset) -> None:
         resumed = SearchRunner(store, SerialEvaluator(iris), formula_flops, iris.name).resume(
             result.run_id
         )
-    assert resumed.trained == 0 and [c.key for c in resumed.front] == [
-        c.key for c in result.front
-    ]
+    assert resumed.trained == 0 and [c.key for c in resumed.front] == [c.key for c in result.front]
 
 
 def test_stagnation_stops_early(tmp_path: Path, iris: Dataset) -> None:
