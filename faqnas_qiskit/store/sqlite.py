@@ -366,44 +366,30 @@ class ResultsStore:
         (same id), for failures of the infrastructure rather than of the candidate.
         """
         status = "ok" if record is not None else "failed"
+        candidate = (key, dataset, training, seed)
+        result = (
+            status,
+            error,
+            None if record is None else canonical_json(record),
+            canonical_json(metrics),
+            weights,
+            run_id,
+            time.time(),
+        )
         with self._transaction():
             if replace_failed:
                 self._db.execute(
                     "UPDATE evaluations SET status = ?, error = ?, record = ?, metrics = ?, "
                     "weights = ?, run_id = ?, created_at = ? WHERE key = ? AND dataset = ? AND "
                     "training = ? AND seed = ? AND status = 'failed'",
-                    (
-                        status,
-                        error,
-                        None if record is None else canonical_json(record),
-                        canonical_json(metrics),
-                        weights,
-                        run_id,
-                        time.time(),
-                        key,
-                        dataset,
-                        training,
-                        seed,
-                    ),
+                    (*result, *candidate),
                 )
             self._db.execute(
                 "INSERT OR IGNORE INTO evaluations "
                 "(key, dataset, training, seed, status, error, record, metrics, weights, run_id, "
                 "created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    dataset,
-                    training,
-                    seed,
-                    status,
-                    error,
-                    None if record is None else canonical_json(record),
-                    canonical_json(metrics),
-                    weights,
-                    run_id,
-                    time.time(),
-                ),
+                (*candidate, *result),
             )
         stored = self.lookup(key, dataset, training, seed)
         assert stored is not None
