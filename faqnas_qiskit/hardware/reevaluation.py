@@ -214,7 +214,7 @@ def reevaluate(
     items: list[PlannedArchitecture] = []
     for candidate in chosen:
         genome = Genome.parse(candidate.key)
-        row = store.hardware_job(run_id, profile.name, candidate.key, shots)
+        row = store.hardware_job(run_id, profile.name, candidate.key, shots, samples or 0)
         base: dict[str, Any] = {
             "key": candidate.key,
             "evaluation_id": candidate.evaluation.id,
@@ -317,13 +317,14 @@ def reevaluate(
         )
         return ReevaluationResult(plan, wall_time_s=time.perf_counter() - started)
 
-    return _execute(store, adapter, plan, index, progress, timeout_s, started)
+    return _execute(store, adapter, plan, samples or 0, index, progress, timeout_s, started)
 
 
 def _execute(
     store: ResultsStore,
     adapter: BackendAdapter,
     plan: ReevaluationPlan,
+    samples_key: int,
     index: dict[str, int],
     progress: ProgressCallback | None,
     timeout_s: float | None,
@@ -369,6 +370,7 @@ def _execute(
                 key=item.key,
                 evaluation_id=item.evaluation_id,
                 shots=plan.shots,
+                samples=samples_key,
             )
             row_ids[item.key] = row.id
 

@@ -22,7 +22,7 @@ from faqnas_qiskit.report.analysis import (
     spearman,
 )
 from faqnas_qiskit.search import load_run, non_dominated
-from faqnas_qiskit.store import ResultsStore
+from faqnas_qiskit.store import HardwareJobRow, ResultsStore
 
 __all__ = [
     "CandidateRow",
@@ -122,11 +122,17 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
                 on_front=c.key in front_keys,
             )
         )
-    hardware = []
+    latest: dict[tuple[str, str], HardwareJobRow] = {}  # one row per architecture and backend
     for job in store.hardware_jobs(run_id):
         if job.status != "done" or job.result is None:
             continue
+        seen = latest.get((job.key, job.backend))
+        if seen is None or job.updated_at >= seen.updated_at:
+            latest[(job.key, job.backend)] = job
+    hardware = []
+    for job in sorted(latest.values(), key=lambda j: j.id):
         r = job.result
+        assert r is not None
         hardware.append(
             HardwareRow(
                 key=job.key,

@@ -1,6 +1,7 @@
 """The SQLite results store: runs, evaluations, generations, cached architecture metrics."""
 
 from faqnas_qiskit.store.sqlite import (
+    LEGACY_SAMPLES,
     SCHEMA_VERSION,
     GenerationRow,
     HardwareJobRow,
@@ -12,6 +13,7 @@ from faqnas_qiskit.store.sqlite import (
 )
 
 __all__ = [
+    "LEGACY_SAMPLES",
     "SCHEMA_VERSION",
     "GenerationRow",
     "HardwareJobRow",

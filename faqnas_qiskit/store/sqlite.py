@@ -29,6 +29,7 @@ from faqnas_qiskit.errors import FaqnasError
 
 __all__ = [
     "APPLICATION_ID",
+    "LEGACY_SAMPLES",
     "SCHEMA_VERSION",
     "GenerationRow",
     "HardwareJobRow",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 APPLICATION_ID = 0x46514E53  # "FQNS"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RUN_STATUSES = ("running", "interrupted", "finished", "failed")
 
 _MIGRATIONS: dict[int, str] = {
@@ -103,7 +104,37 @@ _MIGRATIONS: dict[int, str] = {
         UNIQUE (run_id, backend, key, shots)
     );
     """,
+    # samples become part of a re-evaluation's identity; rows of version 2 get -1 ("recorded
+    # before samples were part of the key") and answer a request for any number of samples
+    3: """
+    CREATE TABLE hardware_jobs_v3 (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        backend TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        key TEXT NOT NULL,
+        evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+        shots INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        job_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('planned', 'submitted', 'done', 'failed')),
+        error TEXT,
+        result TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (run_id, backend, key, shots, samples)
+    );
+    INSERT INTO hardware_jobs_v3 (id, run_id, backend, profile, key, evaluation_id, shots,
+        samples, job_id, status, error, result, created_at, updated_at)
+        SELECT id, run_id, backend, profile, key, evaluation_id, shots, -1, job_id, status,
+        error, result, created_at, updated_at FROM hardware_jobs;
+    DROP TABLE hardware_jobs;
+    ALTER TABLE hardware_jobs_v3 RENAME TO hardware_jobs;
+    """,
 }
+
+LEGACY_SAMPLES = -1
+"""``samples`` of a hardware job recorded by schema version 2, which did not key on it."""
 
 
 class StoreError(FaqnasError):
@@ -162,6 +193,7 @@ class HardwareJobRow:
     key: str
     evaluation_id: int
     shots: int
+    samples: int
     job_id: str | None
     status: str
     error: str | None
@@ -490,13 +522,18 @@ class ResultsStore:
 
     # --------------------------------------------------------------------------- hardware jobs
     def hardware_job(
-        self, run_id: str, backend: str, key: str, shots: int
+        self, run_id: str, backend: str, key: str, shots: int, samples: int = 0
     ) -> HardwareJobRow | None:
-        """The re-evaluation of ``key`` from ``run_id`` on ``backend`` at ``shots``, if any."""
+        """The re-evaluation of ``key`` from ``run_id`` on ``backend`` at ``shots``, if any.
+
+        ``samples`` is the number of test samples asked for (0: the whole test split). A row
+        recorded before samples were part of the key (:data:`LEGACY_SAMPLES`) answers any
+        request when no row matches exactly.
+        """
         row = self._db.execute(
-            "SELECT * FROM hardware_jobs "
-            "WHERE run_id = ? AND backend = ? AND key = ? AND shots = ?",
-            (run_id, backend, key, shots),
+            "SELECT * FROM hardware_jobs WHERE run_id = ? AND backend = ? AND key = ? AND "
+            "shots = ? AND samples IN (?, ?) ORDER BY samples = ? DESC LIMIT 1",
+            (run_id, backend, key, shots, samples, LEGACY_SAMPLES, samples),
         ).fetchone()
         return None if row is None else _hardware_row(row)
 
@@ -509,20 +546,35 @@ class ResultsStore:
         key: str,
         evaluation_id: int,
         shots: int,
+        samples: int = 0,
     ) -> HardwareJobRow:
         """Write a ``planned`` row (or return the existing one) before anything is submitted.
 
-        ``profile`` must hold no secrets: it is stored as given.
+        ``profile`` must hold no secrets: it is stored as given. ``samples``: test samples
+        asked for, 0 for the whole test split.
         """
+        existing = self.hardware_job(run_id, backend, key, shots, samples)
+        if existing is not None:
+            return existing
         now = time.time()
         with self._transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO hardware_jobs (run_id, backend, profile, key, "
-                "evaluation_id, shots, job_id, status, error, result, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, NULL, 'planned', NULL, NULL, ?, ?)",
-                (run_id, backend, canonical_json(profile), key, evaluation_id, shots, now, now),
+                "evaluation_id, shots, samples, job_id, status, error, result, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'planned', NULL, NULL, ?, ?)",
+                (
+                    run_id,
+                    backend,
+                    canonical_json(profile),
+                    key,
+                    evaluation_id,
+                    shots,
+                    samples,
+                    now,
+                    now,
+                ),
             )
-        row = self.hardware_job(run_id, backend, key, shots)
+        row = self.hardware_job(run_id, backend, key, shots, samples)
         assert row is not None
         return row
 
@@ -580,6 +632,7 @@ def _hardware_row(row: sqlite3.Row) -> HardwareJobRow:
         key=row["key"],
         evaluation_id=row["evaluation_id"],
         shots=row["shots"],
+        samples=row["samples"],
         job_id=row["job_id"],
         status=row["status"],
         error=row["error"],

@@ -219,6 +219,22 @@ def test_resume_after_interruption_resubmits_nothing(
     assert again.records == result.records
 
 
+def test_other_samples_is_another_reevaluation(
+    store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
+) -> None:
+    key = trained_run.keys[:1]
+    options = {"shots": 64, "poll_interval_s": 0.0, "service": cloud.gateway()}
+    six = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
+    four = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=4, **options)
+    assert (six.submitted, four.submitted) == (1, 1) and len(cloud.submissions) == 2
+    assert six.records[0].n_samples == 6 and four.records[0].n_samples == 4
+    rows = sorted((r.samples, r.status) for r in store.hardware_jobs(trained_run.run_id))
+    assert rows == [(4, "done"), (6, "done")]
+    again = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
+    assert again.reused == 1 and len(cloud.submissions) == 2
+    assert again.records == six.records
+
+
 def test_interruption_between_submissions_submits_each_job_once(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:

@@ -215,6 +215,20 @@ def test_accuracy_table_has_uniform_columns_when_some_were_not_reevaluated(
             "two_qubit_gates": 1,
         }
         store.finish_hardware_job(row.id, result=result, error=None)
+        # a later re-evaluation of the same architecture on fewer samples replaces it
+        fewer = store.plan_hardware_job(
+            run_id=aware,
+            backend="fake_fez",
+            profile={},
+            key=evaluation.key,
+            evaluation_id=evaluation.id,
+            shots=64,
+            samples=10,
+        )
+        store.finish_hardware_job(fewer.id, result={**result, "accuracy": 0.3}, error=None)
+        taken = snapshot(store, aware)
+        assert [(h.key, h.accuracy) for h in taken.hardware] == [(evaluation.key, 0.3)]
+        store.finish_hardware_job(row.id, result=result, error=None)  # now the latest again
         data = build_report(snapshot(store, aware))
     assert [set(r) for r in data.accuracy_table] == [set(data.accuracy_table[0])] * 3
     assert data.accuracy_table[0]["fake_fez_accuracy"] == 0.4

@@ -134,8 +134,49 @@ def test_version_1_store_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
         assert store.get_run("rold").status == "finished"
         assert store.hardware_jobs() == []
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     con.close()
+
+
+def test_version_2_hardware_jobs_keep_answering_after_migration(tmp_path: Path) -> None:
+    from faqnas_qiskit.store.sqlite import _MIGRATIONS, APPLICATION_ID, LEGACY_SAMPLES
+
+    path = tmp_path / "v2.db"
+    con = sqlite3.connect(path)
+    for version in (1, 2):
+        for statement in _MIGRATIONS[version].split(";"):
+            if statement.strip():
+                con.execute(statement)
+    con.execute("INSERT INTO runs VALUES ('rold', 1.0, 1.0, 'finished', 'iris', 0, '{}', '{}')")
+    con.execute(
+        "INSERT INTO evaluations VALUES (1, 'q2-angle-cx-linear-rx', 'iris', '{}', 7, 'ok', "
+        "NULL, '{}', '{}', NULL, 'rold', 1.0)"
+    )
+    con.execute(
+        "INSERT INTO hardware_jobs VALUES (5, 'rold', 'ibm_fez', '{}', 'q2-angle-cx-linear-rx', "
+        "1, 1024, 'job-paid', 'submitted', NULL, NULL, 2.0, 2.0)"
+    )
+    con.execute("PRAGMA user_version = 2")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.commit()
+    con.close()
+    with ResultsStore(path) as store:
+        (row,) = store.hardware_jobs()
+        assert (row.id, row.job_id, row.samples) == (5, "job-paid", LEGACY_SAMPLES)
+        # a paid job of the old schema is found whatever the samples asked for now
+        for samples in (0, 30):
+            found = store.hardware_job("rold", "ibm_fez", "q2-angle-cx-linear-rx", 1024, samples)
+            assert found is not None and found.id == 5
+        again = store.plan_hardware_job(
+            run_id="rold",
+            backend="ibm_fez",
+            profile={},
+            key="q2-angle-cx-linear-rx",
+            evaluation_id=1,
+            shots=1024,
+            samples=30,
+        )
+        assert again.id == 5 and len(store.hardware_jobs()) == 1
 
 
 def test_hardware_job_lifecycle(tmp_path: Path) -> None:
@@ -168,3 +209,16 @@ def test_hardware_job_lifecycle(tmp_path: Path) -> None:
         store.finish_hardware_job(row.id, result={"accuracy": 0.4}, error=None)
         (done,) = store.hardware_jobs(run)
         assert done.status == "done" and done.result == {"accuracy": 0.4}
+        # another number of test samples is another re-evaluation
+        assert store.hardware_job(run, "fake_fez", evaluation.key, 64, 10) is None
+        other = store.plan_hardware_job(
+            run_id=run,
+            backend="fake_fez",
+            profile={"shots": 64},
+            key=evaluation.key,
+            evaluation_id=evaluation.id,
+            shots=64,
+            samples=10,
+        )
+        assert other.id != row.id and other.status == "planned" and other.samples == 10
+        assert store.hardware_job(run, "fake_fez", evaluation.key, 64).id == row.id  # type: ignore[union-attr]
