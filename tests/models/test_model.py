@@ -83,7 +83,7 @@ def test_seeded_initialisation() -> None:
     ):
         assert torch.equal(pa, pb)
         assert not torch.equal(pa, pc)
-    assert float(a.quantum.weight.abs().max()) <= 1.0
+    assert float(a.quantum.weight.detach().abs().max()) <= 1.0
 
 
 def test_bad_model_arguments() -> None:
