@@ -322,7 +322,12 @@ class BackendAdapter(ABC):
         """QPU seconds billed for a finished job, and whether it ran on a QPU."""
 
     def _seed(self, tags: Sequence[str]) -> int:
-        return derive_seed(self.profile.seed_transpiler, *tags) % (2**31)
+        # the run and genome tags only: the same simulator seed whatever the shots and samples
+        return derive_seed(self.profile.seed_transpiler, *tags[:2]) % (2**31)
+
+    def _find(self, tags: Sequence[str]) -> str | None:
+        """The id of a job submitted earlier with ``tags``, or None (simulators: never)."""
+        return None
 
     def run(
         self,
@@ -330,6 +335,7 @@ class BackendAdapter(ABC):
         *,
         on_submitted: Callable[[PlannedArchitecture, str], None],
         on_fetching: Callable[[PlannedArchitecture], None] | None = None,
+        on_recovered: Callable[[PlannedArchitecture, str], None] | None = None,
         timeout_s: float | None = None,
     ) -> Iterator[JobOutcome]:
         """Submit the plan's ``submit`` jobs, fetch its ``fetch`` jobs, and yield outcomes.
@@ -341,6 +347,9 @@ class BackendAdapter(ABC):
             plan: A plan from :meth:`preflight` (not a dry run).
             on_submitted: Called with the item and job id the moment a job is accepted.
             on_fetching: Called when a job submitted earlier was found by its id.
+            on_recovered: Called with the item and job id when a job an earlier call had
+                submitted without storing its id was found by its tags (billing adapters,
+                items planned before); ``on_submitted`` is called instead when None.
             timeout_s: Stop waiting after this many seconds; unfinished jobs come back as
                 ``pending`` (their ids are stored; resume later). None waits until done.
 
@@ -367,7 +376,18 @@ class BackendAdapter(ABC):
             with self._open() as submit:
                 for item in to_submit:
                     assert item.isa is not None and item.architecture is not None
-                    tags = (f"faqnas:{plan.run_id}", f"genome:{item.key}")
+                    tags = (
+                        f"faqnas:{plan.run_id}",
+                        f"genome:{item.key}",
+                        f"shots:{plan.shots}",
+                        f"samples:{item.architecture.n_samples}",
+                    )
+                    if item.planned_before and self.bills_qpu:
+                        earlier = self._recover(item, tags)
+                        if earlier is not None:
+                            (on_recovered or on_submitted)(item, str(earlier.job_id()))
+                            waiting[item.key] = (item, earlier, time.perf_counter())
+                            continue
                     pub = (
                         item.isa.circuit,
                         [[o] for o in item.isa.observables],
@@ -384,6 +404,14 @@ class BackendAdapter(ABC):
                     on_submitted(item, job_id)
                     waiting[item.key] = (item, job, started)
         yield from self._wait(waiting, timeout_s)
+
+    def _recover(self, item: PlannedArchitecture, tags: Sequence[str]) -> RuntimeJob | None:
+        """A job an earlier call had accepted but not stored (a crash in between), or None."""
+        job_id = self._find(tags)
+        if job_id is None:
+            return None
+        log.info("%s was submitted earlier as job %s (found by its tags)", item.key, job_id)
+        return self._fetch(job_id)
 
     def _wait(
         self,
@@ -734,6 +762,18 @@ class IBMRuntimeAdapter(BackendAdapter):
     def _open(self) -> AbstractContextManager[Submitter]:
         backend, _ = self.target(dry_run=False)
         return self.gateway().batch(backend)
+
+    def _find(self, tags: Sequence[str]) -> str | None:
+        try:
+            return self.gateway().find_job(tags, self.profile.backend)
+        except CredentialsError:
+            raise
+        except Exception as exc:
+            raise HardwareError(
+                f"IBM Quantum must answer whether a job tagged {', '.join(tags)} exists (an "
+                f"earlier call planned it and may have submitted it). Got {_one_line(exc)} "
+                "instead. Nothing was submitted; try again later."
+            ) from None
 
     def _fetch(self, job_id: str) -> RuntimeJob | None:
         try:

@@ -62,6 +62,9 @@ class PlannedArchitecture:
         isa: The ISA circuit (``submit``/``fetch`` only).
         stored_record: The reused record (``stored``).
         stored_error: The stored error (``failed``).
+        planned_before: A ``submit`` whose row an earlier call had already planned: that call
+            may have had its job accepted without storing the id (a crash in between), so a
+            billing adapter looks the job up by its tags before submitting again.
     """
 
     key: str
@@ -77,6 +80,7 @@ class PlannedArchitecture:
     isa: IsaCircuit | None = field(default=None, repr=False)
     stored_record: HardwareRecord | None = field(default=None, repr=False)
     stored_error: str | None = None
+    planned_before: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (no circuits, no weights)."""

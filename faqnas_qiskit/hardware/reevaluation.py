@@ -221,7 +221,9 @@ def reevaluate(
             "n_qubits": genome.n_qubits,
         }
         if row is None or row.status == "planned":
-            items.append(PlannedArchitecture(action="submit", **base))
+            items.append(
+                PlannedArchitecture(action="submit", planned_before=row is not None, **base)
+            )
         elif row.status == "done":
             assert row.result is not None
             items.append(
@@ -290,6 +292,7 @@ def reevaluate(
                     action=item.action,
                     job_id=item.job_id,
                     architecture=architecture,
+                    planned_before=item.planned_before,
                 )
             prepared.append(item)
         items = prepared
@@ -386,9 +389,19 @@ def _execute(
         counts["fetched"] += 1
         _emit(progress, ProgressEvent("fetching", item.key, index[item.key], total, item.job_id))
 
+    def recovered(item: PlannedArchitecture, job_id: str) -> None:
+        store.mark_hardware_submitted(row_ids[item.key], job_id)
+        counts["fetched"] += 1
+        log.info("%s: found job %s submitted by an earlier call, fetching it", item.key, job_id)
+        _emit(progress, ProgressEvent("fetching", item.key, index[item.key], total, job_id))
+
     outcome: JobOutcome
     for outcome in adapter.run(
-        plan, on_submitted=submitted, on_fetching=fetching, timeout_s=timeout_s
+        plan,
+        on_submitted=submitted,
+        on_fetching=fetching,
+        on_recovered=recovered,
+        timeout_s=timeout_s,
     ):
         item = by_key[outcome.key]
         job_id = outcome.job_id or None

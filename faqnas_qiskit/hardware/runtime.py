@@ -97,6 +97,10 @@ class RuntimeGateway(Protocol):
         """A job submitted earlier, by id."""
         ...
 
+    def find_job(self, tags: Sequence[str], backend: str) -> str | None:
+        """The id of the newest job on ``backend`` that carries every one of ``tags``."""
+        ...
+
 
 def job_state(job: RuntimeJob) -> str:
     """The job's status as an upper-case name (``JobStatus.DONE`` and ``"DONE"`` both -> DONE)."""
@@ -316,3 +320,8 @@ class IBMRuntimeGateway:
     def job(self, job_id: str) -> RuntimeJob:
         """``service.job(job_id)``."""
         return self.service.job(job_id)  # type: ignore[no-any-return]
+
+    def find_job(self, tags: Sequence[str], backend: str) -> str | None:
+        """``service.jobs(job_tags=tags, backend_name=backend, limit=1)``: the newest match."""
+        jobs = self.service.jobs(job_tags=list(tags), backend_name=backend, limit=1)
+        return str(jobs[0].job_id()) if jobs else None

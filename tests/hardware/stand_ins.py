@@ -70,6 +70,7 @@ class FakeCloud:
     jobs: dict[str, FakeJob] = field(default_factory=dict)
     submissions: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)
     fetches: list[str] = field(default_factory=list)
+    searches: list[tuple[str, ...]] = field(default_factory=list)
     batches: int = 0
     status_calls: int = 0
 
@@ -123,3 +124,8 @@ class FakeGateway:
     def job(self, job_id: str) -> FakeJob:
         self.cloud.fetches.append(job_id)
         return self.cloud.jobs[job_id]
+
+    def find_job(self, tags: Sequence[str], backend: str) -> str | None:
+        self.cloud.searches.append(tuple(tags))
+        matches = [j for j, _, t in self.cloud.submissions if set(tags) <= set(t)]
+        return matches[-1] if matches else None

@@ -234,3 +234,32 @@ def test_simulated_jobs_run_exactly_the_shots_asked() -> None:
     # about a third of the shot counts
     for shots in (*range(1, 3000), 4096, 20_000, 1_000_000):
         assert math.ceil(1.0 / _precision(shots) ** 2) == shots
+
+
+def test_runtime_gateway_finds_jobs_by_tags_with_the_services_signature() -> None:
+    import inspect
+
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    from faqnas_qiskit.hardware.runtime import IBMRuntimeGateway
+
+    accepted = set(inspect.signature(QiskitRuntimeService.jobs).parameters)
+    assert {"job_tags", "backend_name", "limit"} <= accepted
+    calls: list[dict[str, Any]] = []
+
+    class Job:
+        def job_id(self) -> str:
+            return "job-9"
+
+    class Service:
+        def __init__(self, found: list[Job]) -> None:
+            self.found = found
+
+        def jobs(self, **options: Any) -> list[Job]:
+            calls.append(options)
+            return self.found
+
+    tags = ("faqnas:r1", "genome:q2-angle-cx-linear-rx", "shots:64", "samples:6")
+    assert IBMRuntimeGateway(Service([Job()])).find_job(tags, "ibm_fez") == "job-9"
+    assert IBMRuntimeGateway(Service([])).find_job(tags, "ibm_fez") is None
+    assert calls[0] == {"job_tags": list(tags), "backend_name": "ibm_fez", "limit": 1}

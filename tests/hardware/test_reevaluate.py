@@ -269,6 +269,54 @@ def test_interruption_between_submissions_submits_each_job_once(
     assert sorted(genomes) == sorted(f"genome:{k}" for k in trained_run.keys)  # each once
 
 
+def test_job_accepted_but_not_stored_is_found_by_its_tags(
+    store: ResultsStore,
+    trained_run: StoredRun,
+    cloud: FakeCloud,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # IBM accepts the first job, then the process dies before the id reaches the store
+    def crash(self: ResultsStore, job_row_id: int, job_id: str) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResultsStore, "mark_hardware_submitted", crash)
+        with pytest.raises(KeyboardInterrupt):
+            reevaluate(
+                store,
+                trained_run.run_id,
+                "ibm_fez",
+                keys=trained_run.keys,
+                service=cloud.gateway(),
+                **FAST,
+            )
+    assert len(cloud.submissions) == 1
+    (paid, _, tags) = cloud.submissions[0]
+    assert tags == (
+        f"faqnas:{trained_run.run_id}",
+        f"genome:{trained_run.keys[0]}",
+        "shots:64",
+        "samples:6",
+    )
+    assert all(r.status == "planned" and r.job_id is None for r in store.hardware_jobs())
+    result = reevaluate(
+        store,
+        trained_run.run_id,
+        "ibm_fez",
+        keys=trained_run.keys,
+        service=cloud.gateway(),
+        **FAST,
+    )
+    # the paid job is fetched, not paid again; the two never accepted are submitted
+    assert len(cloud.submissions) == 3 and len(result.records) == 3
+    assert (result.submitted, result.fetched) == (2, 1)
+    assert paid in cloud.fetches and len(cloud.searches) == 3
+    genomes = sorted(t[1] for _, _, t in cloud.submissions)
+    assert genomes == sorted(f"genome:{k}" for k in trained_run.keys)
+    rows = {r.key: r for r in store.hardware_jobs(trained_run.run_id)}
+    assert rows[trained_run.keys[0]].job_id == paid and rows[trained_run.keys[0]].status == "done"
+
+
 def test_failed_job_is_reported_and_the_others_kept(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
