@@ -9,10 +9,13 @@ import numpy as np
 from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
+from pymoo.core.sampling import Sampling
 
 from faqnas_qiskit.space import GENE_NAMES, SearchSpace
 
-__all__ = ["CanonicalDuplicates", "GenomeProblem", "ResampleMutation"]
+__all__ = ["CanonicalDuplicates", "CanonicalSampling", "GenomeProblem", "ResampleMutation"]
+
+_SAMPLING_ROUNDS = 100
 
 
 class GenomeProblem(Problem):  # type: ignore[misc]
@@ -41,6 +44,36 @@ class ResampleMutation(Mutation):  # type: ignore[misc]
         resample = random_state.random(genes.shape) < self.gene_prob
         fresh = random_state.integers(0, upper + 1, size=genes.shape)
         return np.where(resample, fresh, genes)
+
+
+class CanonicalSampling(Sampling):  # type: ignore[misc]
+    """The initial population: ``n_samples`` gene vectors of distinct networks.
+
+    Draws like pymoo's ``IntegerRandomSampling`` (each gene uniform over its indices) and keeps
+    the first vector of each canonical key; when two draws are the same network (inactive
+    rotation genes, two-qubit topologies), further rounds top the population up, so that a
+    population of 20 is 20 networks. Stops short only when the space has fewer networks.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def _do(
+        self, problem: Any, n_samples: int, *args: Any, random_state: Any = None, **kwargs: Any
+    ) -> Any:
+        upper = np.asarray(problem.xu, dtype=np.int64)
+        wanted = min(n_samples, self.space.n_networks)
+        kept: dict[str, np.ndarray] = {}
+        for _ in range(_SAMPLING_ROUNDS):
+            draws = np.column_stack(
+                [random_state.integers(0, upper[k] + 1, size=n_samples) for k in range(len(upper))]
+            )
+            for vector in draws:
+                kept.setdefault(self.space.decode(vector).key, vector)
+                if len(kept) == wanted:
+                    return np.array(list(kept.values()), dtype=np.int64)
+        return np.array(list(kept.values()), dtype=np.int64)
 
 
 class CanonicalDuplicates(DuplicateElimination):  # type: ignore[misc]

@@ -24,7 +24,12 @@ from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
 from faqnas_qiskit.search.config import SearchConfig, objective_values
-from faqnas_qiskit.search.operators import CanonicalDuplicates, GenomeProblem, ResampleMutation
+from faqnas_qiskit.search.operators import (
+    CanonicalDuplicates,
+    CanonicalSampling,
+    GenomeProblem,
+    ResampleMutation,
+)
 from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import ResultsStore, RunRow, StoredEvaluation, canonical_json
@@ -252,7 +257,6 @@ class SearchRunner:
         from pymoo.algorithms.moo.nsga2 import NSGA2
         from pymoo.core.evaluator import Evaluator as PymooEvaluator
         from pymoo.operators.crossover.ux import UniformCrossover
-        from pymoo.operators.sampling.rnd import IntegerRandomSampling
         from pymoo.problems.static import StaticProblem
         from pymoo.termination.max_gen import MaximumGenerationTermination
 
@@ -261,7 +265,7 @@ class SearchRunner:
         duplicates = CanonicalDuplicates(space)
         algorithm = NSGA2(
             pop_size=config.population,
-            sampling=IntegerRandomSampling(),
+            sampling=CanonicalSampling(space),
             crossover=UniformCrossover(prob=config.crossover_prob),
             mutation=ResampleMutation(config.mutation_prob),
             eliminate_duplicates=duplicates,

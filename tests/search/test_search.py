@@ -249,6 +249,21 @@ def test_nsga2_stops_at_its_budget(tmp_path: Path, iris: Dataset) -> None:
     assert resumed.trained == 0 and [c.key for c in resumed.front] == [c.key for c in result.front]
 
 
+def test_initial_population_is_population_distinct_networks() -> None:
+    import numpy as np
+
+    from faqnas_qiskit.search.operators import CanonicalSampling, GenomeProblem
+
+    space = SearchSpace(qubits=(2,), depths=(1, 2))  # 96 networks
+    problem = GenomeProblem(space, 2)
+    rng = np.random.default_rng(0)
+    for n in (20, 40, space.n_networks, space.n_networks + 10):
+        vectors = CanonicalSampling(space)._do(problem, n, random_state=rng)
+        keys = {space.decode(v).key for v in vectors}
+        # 9 genes drawn uniformly repeat networks often here (inactive rotations of depth 1)
+        assert len(keys) == len(vectors) == min(n, space.n_networks)
+
+
 def test_stagnation_stops_early(tmp_path: Path, iris: Dataset) -> None:
     # a 4-network space: the front cannot change after the first generations
     space = SearchSpace(
