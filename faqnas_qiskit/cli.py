@@ -308,9 +308,22 @@ def _data_dir(args: argparse.Namespace) -> str | None:
     return args.data_dir or os.environ.get(DATA_ENV) or None
 
 
-def _set_threads(threads: int) -> None:
+def _check_threads(threads: int) -> int:
     if threads < 1:
-        raise ConfigError(invalid("threads", "an integer of at least 1", threads, what="option"))
+        raise ConfigError(
+            invalid(
+                "threads",
+                "an integer of at least 1",
+                threads,
+                "Pass e.g. --threads 1 (the default).",
+                what="option",
+            )
+        )
+    return threads
+
+
+def _set_threads(threads: int) -> None:
+    _check_threads(threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -631,7 +644,6 @@ def _print_front(rows: list[dict[str, object]]) -> None:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from faqnas_qiskit.data import load_dataset
     from faqnas_qiskit.evaluation import TrainingConfig
     from faqnas_qiskit.search import (
         SearchConfig,
@@ -645,10 +657,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from faqnas_qiskit.store import ResultsStore
 
     store_path = _store_path(args)
-    if args.threads < 1:  # the evaluators set it per task, on whichever process trains
-        raise ConfigError(
-            invalid("threads", "an integer of at least 1", args.threads, what="option")
-        )
+    _check_threads(args.threads)  # the evaluators set it per task, on whichever process trains
     if args.resume:
         store = ResultsStore(store_path, create=False)
         run = store.get_run(args.resume)
@@ -686,13 +695,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             shots=args.shots,
         )
         store = None
-    dataset = load_dataset(
-        config.dataset,
-        seed=config.seed,
-        data_dir=config.data_dir,
-        target=config.target_column,
-        max_train=config.max_train,
-    )
+    dataset = config.load_data()
     compute, settings = search_metrics(config, dataset)  # checks the target; nothing stored yet
     evaluator: Any = SerialEvaluator(dataset, torch_threads=args.threads)
     if args.workers is not None or args.scheduler is not None:

@@ -59,9 +59,7 @@ class RunInfo:
 
 
 def _search(store: ResultsStore, config: SearchConfig) -> tuple[str, float, int, bool]:
-    data = load_dataset(
-        config.dataset, seed=config.seed, data_dir=config.data_dir, max_train=config.max_train
-    )
+    data = config.load_data()
     compute, settings = search_metrics(config, data)
     metrics = StoreCachedMetrics(store, compute, settings)
     result = SearchRunner(store, SerialEvaluator(data), metrics, data.name).start(config)

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.errors import ConfigError, FaqnasError, GenomeError, invalid
 from faqnas_qiskit.hardware.adapters import BackendAdapter, make_adapter
 from faqnas_qiskit.hardware.errors import HardwareError, PreflightError
@@ -259,13 +258,7 @@ def reevaluate(
             items.append(PlannedArchitecture(action="submit", **base))
 
     if any(item.action in ("submit", "fetch") for item in items):
-        dataset = load_dataset(
-            config.dataset,
-            seed=config.seed,
-            data_dir=config.data_dir,
-            target=config.target_column,
-            max_train=config.max_train,
-        )
+        dataset = config.load_data()
         x_test, y_test = dataset.x_test, dataset.y_test
         if samples is not None:
             x_test, y_test = x_test[:samples], y_test[:samples]

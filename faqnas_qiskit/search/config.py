@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from faqnas_qiskit.data import Dataset, load_dataset
 from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.space import SearchSpace
@@ -161,6 +162,21 @@ class SearchConfig:
         if self.strategy == "exhaustive":
             return self.space.n_networks
         return self.budget or self.population * self.generations
+
+    def load_data(self) -> Dataset:
+        """The run's dataset: its split (seeded by the run seed), CSV target, IDX directory and
+        training subsample, exactly as the search trained on it.
+
+        Raises:
+            DataError: If the dataset is unknown or its files are missing or malformed.
+        """
+        return load_dataset(
+            self.dataset,
+            seed=self.seed,
+            data_dir=self.data_dir,
+            target=self.target_column,
+            max_train=self.max_train,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored with the run."""
