@@ -16,20 +16,53 @@ significant bit of the index).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from qiskit.circuit import Parameter, ParameterExpression, QuantumCircuit
+from qiskit.circuit import ControlFlowOp, Parameter, ParameterExpression, QuantumCircuit
+from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from faqnas_qiskit.errors import EngineError
 
-__all__ = ["SUPPORTED_PARAMETRIC_GATES", "CircuitProgram", "pauli_expectations", "z_expectations"]
+__all__ = [
+    "SUPPORTED_PARAMETRIC_GATES",
+    "CircuitProgram",
+    "circuit_key",
+    "pauli_expectations",
+    "z_expectations",
+]
 
-SUPPORTED_PARAMETRIC_GATES = ("rx", "ry", "rz")
-_IGNORED = ("barrier", "delay", "id")
+#: Gates lowered natively with parameters (affine angles); any other instruction whose parameters
+#: are free is unrolled through its definition, recursively, down to these and fixed gates.
+SUPPORTED_PARAMETRIC_GATES = (
+    "rx",
+    "ry",
+    "rz",
+    "p",
+    "u1",
+    "u",
+    "u3",
+    "u2",
+    "r",
+    "rzz",
+    "rxx",
+    "ryy",
+    "rzx",
+    "crx",
+    "cry",
+    "crz",
+    "cp",
+    "cu1",
+)
+_ROTATIONS = ("rx", "ry", "rz")
+_IGNORED = ("barrier", "delay", "id", "global_phase")
+_NON_UNITARY = ("measure", "reset", "initialize", "store")
+_STANDARD = frozenset(get_standard_gate_name_mapping())
+_MAX_DEPTH = 64  # nesting of definitions; deeper means a recursive definition
 
 
 @dataclass(frozen=True)
@@ -64,14 +97,45 @@ class _Layer:
 _Op = _Rotation | _Fixed | _Permutation | _Layer
 
 
-def _affine(
-    angle: object, parameters: Sequence[Parameter]
-) -> tuple[npt.NDArray[np.float64], float]:
-    """A gate angle as ``coeffs @ parameter_values + offset``; raises for non-affine angles."""
-    coeffs = np.zeros(len(parameters))
+_Affine = tuple[npt.NDArray[np.float64], float]  # (coeffs (P,), offset): coeffs @ values + offset
+
+
+@dataclass(frozen=True)
+class _Expression:
+    """A non-affine gate angle: ``function(*values[indices])`` with torch operations."""
+
+    function: Callable[..., Any]
+    indices: tuple[int, ...]  # positions of its parameters in batched + shared
+
+
+_Angle = _Affine | _Expression
+
+# sympy function names -> torch (sympy comes with torch); anything else fails when evaluated
+_TORCH_FUNCTIONS: dict[str, Any] = {
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tan": torch.tan,
+    "asin": torch.asin,
+    "acos": torch.acos,
+    "atan": torch.atan,
+    "sinh": torch.sinh,
+    "cosh": torch.cosh,
+    "tanh": torch.tanh,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "Abs": torch.abs,
+    "sign": torch.sign,
+    "conjugate": lambda x: x,  # real parameter values
+    "re": lambda x: x,
+}
+
+
+def _angle(angle: object, position: dict[Parameter, int]) -> _Angle:
+    """A gate angle as ``coeffs @ parameter_values + offset`` or, if not affine, an expression."""
+    coeffs = np.zeros(len(position))
     if not isinstance(angle, ParameterExpression):
-        return coeffs, float(angle)  # type: ignore[arg-type]
-    position = {p: i for i, p in enumerate(parameters)}
+        return coeffs, _real(angle)
     free = angle.parameters
     for p in free:
         if p not in position:
@@ -82,14 +146,88 @@ def _affine(
         grad = angle.gradient(p)
         if isinstance(grad, ParameterExpression):
             if grad.parameters:
-                raise EngineError(
-                    f"Gate angles must be affine in the parameters. Got {angle} instead. "
-                    "Rewrite the circuit with affine angles."
-                )
+                return _expression(angle, position)
             grad = complex(grad).real
         coeffs[position[p]] = float(grad)
     zero = angle.bind({p: 0.0 for p in free})
     return coeffs, complex(zero).real
+
+
+def _expression(angle: ParameterExpression, position: dict[Parameter, int]) -> _Expression:
+    import sympy  # a dependency of torch; only needed for non-affine angles
+
+    parameters = sorted(angle.parameters, key=lambda p: position[p])
+    expr = angle.sympify()
+    by_name = {str(symbol): symbol for symbol in expr.free_symbols}
+    symbols = [by_name.get(p.name, sympy.Symbol(p.name)) for p in parameters]
+    function = sympy.lambdify(symbols, sympy.re(expr), modules=[_TORCH_FUNCTIONS, "math"])
+    return _Expression(function, tuple(position[p] for p in parameters))
+
+
+def _real(value: object) -> float:
+    """A bound gate parameter as a float (Qiskit may hold an int, a complex or an expression)."""
+    return complex(value).real  # type: ignore[arg-type,call-overload]
+
+
+def _scaled(angle: _Angle, factor: float, shift: float = 0.0) -> _Angle:
+    if isinstance(angle, _Expression):
+        inner = angle.function
+
+        def function(*values: Any) -> Any:
+            return inner(*values) * factor + shift
+
+        return _Expression(function, angle.indices)
+    return angle[0] * factor, angle[1] * factor + shift
+
+
+def _free(operation: object) -> bool:
+    """Whether any parameter of ``operation`` still depends on a circuit parameter."""
+    return any(
+        isinstance(v, ParameterExpression) and bool(v.parameters)
+        for v in getattr(operation, "params", ())
+    )
+
+
+def _param_key(value: object) -> Hashable:
+    """A hashable, exact stand-in for one instruction parameter (for :func:`circuit_key`)."""
+    if isinstance(value, ParameterExpression):
+        # str() prints floats exactly (shortest round trip); the parameters tell apart
+        # same-named Parameter objects. (``==`` on expressions is approximate: not usable.)
+        return ("expr", str(value), tuple(sorted(value.parameters, key=lambda p: p.name)))
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str, value.tobytes())
+    if isinstance(value, (int, float, complex, str, np.number)):
+        return (type(value).__name__, value)
+    if isinstance(value, QuantumCircuit):
+        return ("circuit", circuit_key(value))
+    return ("repr", repr(value))
+
+
+def circuit_key(circuit: QuantumCircuit) -> Hashable:
+    """A hashable key equal for two circuits exactly when they compile to the same program.
+
+    It covers the number of qubits, the parameter order and every instruction (name, qubits,
+    clbits, parameters), and, for instructions outside Qiskit's standard gate library, their
+    definitions recursively. A circuit changed in place after a run gets a new key.
+
+    Args:
+        circuit: Any circuit.
+
+    Returns:
+        A nested tuple (compare with ``==``; hashing it is cheap relative to compiling).
+    """
+    items: list[Hashable] = [circuit.num_qubits, tuple(circuit.parameters)]
+    for instruction in circuit.data:
+        operation = instruction.operation
+        qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
+        clbits = tuple(circuit.find_bit(c).index for c in instruction.clbits)
+        params = tuple(_param_key(v) for v in getattr(operation, "params", ()))
+        entry: tuple[Hashable, ...] = (operation.name, qubits, clbits, params)
+        if operation.name not in _STANDARD:
+            definition = getattr(operation, "definition", None)
+            entry += (None if definition is None else circuit_key(definition),)
+        items.append(entry)
+    return tuple(items)
 
 
 def _plain_selection(
@@ -145,8 +283,162 @@ def _compose(first: _Permutation, second: _Permutation) -> _Permutation:
     return _Permutation(source, None if np.allclose(phase, 1.0) else phase)
 
 
+_H = np.array([[1, 1], [1, -1]], dtype=np.complex128) / np.sqrt(2)
+_S = np.diag([1, 1j]).astype(np.complex128)
+_SDG = np.diag([1, -1j]).astype(np.complex128)
+# little-endian over (control, target): |c=1, t> -> |c=1, 1-t>
+_CX = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=np.complex128)
+
+
+class _Lowering:
+    """Turns a circuit into RX/RY/RZ rotations with affine angles and fixed gate matrices.
+
+    Parametric gates of :data:`SUPPORTED_PARAMETRIC_GATES` are rewritten into rotations and
+    fixed gates exactly, up to a global phase (which no expectation value sees); parameter-free
+    gates become their matrix; anything else is unrolled through its definition, recursively.
+    """
+
+    def __init__(self, position: dict[Parameter, int], n_batched: int) -> None:
+        self.position = position
+        self.n_batched = n_batched
+        self.ops: list[_Op] = []
+        self.rows_b: list[_Angle] = []
+        self.rows_s: list[_Angle] = []
+
+    def rotation(self, kind: str, qubit: int, angle: _Angle) -> None:
+        if isinstance(angle, _Expression):
+            batched = any(i < self.n_batched for i in angle.indices)
+        else:
+            batched = bool(np.any(angle[0][: self.n_batched] != 0))
+        rows = self.rows_b if batched else self.rows_s
+        self.ops.append(_Rotation(kind, qubit, batched, len(rows)))
+        rows.append(angle)
+
+    def fixed(self, matrix: npt.NDArray[np.complex128], qubits: tuple[int, ...]) -> None:
+        self.ops.append(_Fixed(qubits, matrix))
+
+    def circuit(self, circuit: QuantumCircuit, qubit_map: tuple[int, ...], depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise EngineError(
+                f"Instruction definitions must nest at most {_MAX_DEPTH} levels deep. Got a "
+                "deeper (recursive?) definition instead. Decompose the circuit first."
+            )
+        for instruction in circuit.data:
+            qubits = tuple(qubit_map[circuit.find_bit(q).index] for q in instruction.qubits)
+            self.instruction(instruction.operation, qubits, bool(instruction.clbits), depth)
+
+    def instruction(
+        self, operation: object, qubits: tuple[int, ...], clbits: bool, depth: int
+    ) -> None:
+        name: str = getattr(operation, "name", type(operation).__name__)
+        if name in _IGNORED:
+            return
+        if (
+            clbits
+            or name in _NON_UNITARY
+            or isinstance(operation, ControlFlowOp)
+            or getattr(operation, "condition", None) is not None
+        ):
+            raise EngineError(
+                f"Circuits for the statevector engine must be unitary. Got a '{name}' "
+                "instruction instead. Remove measurements, resets and classical control."
+            )
+        params = list(getattr(operation, "params", ()))
+        if name in _ROTATIONS:
+            self.rotation(name, qubits[0], _angle(params[0], self.position))
+            return
+        free = _free(operation)
+        if free and name in SUPPORTED_PARAMETRIC_GATES:
+            self.native(name, qubits, [_angle(v, self.position) for v in params])
+            return
+        if not free:
+            matrix = _matrix(operation)
+            if matrix is not None:
+                self.fixed(matrix, qubits)
+                return
+        definition = getattr(operation, "definition", None)
+        if definition is None:
+            if free:
+                raise EngineError(
+                    f"Parametric gates must be one of {', '.join(SUPPORTED_PARAMETRIC_GATES)}, "
+                    f"or have a definition. Got '{name}' instead. Transpile to rx/ry/rz with "
+                    "basis_gates first."
+                )
+            raise EngineError(
+                f"Gates for the statevector engine must have a matrix or a definition. Got "
+                f"'{name}' instead. Decompose it into standard gates."
+            )
+        self.circuit(definition, qubits, depth + 1)
+
+    def native(self, name: str, q: tuple[int, ...], a: list[_Angle]) -> None:
+        """A supported parametric gate as rotations and fixed gates (exact up to global phase)."""
+        half_pi: _Angle = (np.zeros(len(self.position)), np.pi / 2)
+        if name in ("p", "u1"):  # P(λ) = e^{iλ/2} RZ(λ)
+            self.rotation("rz", q[0], a[0])
+        elif name in ("u", "u3", "u2"):  # U(θ, φ, λ) = e^{i(φ+λ)/2} RZ(φ) RY(θ) RZ(λ)
+            theta, phi, lam = (half_pi, *a) if name == "u2" else a
+            self.rotation("rz", q[0], lam)
+            self.rotation("ry", q[0], theta)
+            self.rotation("rz", q[0], phi)
+        elif name == "r":  # R(θ, φ) = RZ(φ) RX(θ) RZ(-φ)
+            theta, phi = a
+            self.rotation("rz", q[0], _scaled(phi, -1.0))
+            self.rotation("rx", q[0], theta)
+            self.rotation("rz", q[0], phi)
+        elif name == "rzz":
+            self.fixed(_CX, (q[0], q[1]))
+            self.rotation("rz", q[1], a[0])
+            self.fixed(_CX, (q[0], q[1]))
+        elif name == "rxx":  # H⊗H RZZ H⊗H
+            self.fixed(_H, (q[0],))
+            self.fixed(_H, (q[1],))
+            self.native("rzz", q, a)
+            self.fixed(_H, (q[0],))
+            self.fixed(_H, (q[1],))
+        elif name == "ryy":  # Y = S X S†
+            self.fixed(_SDG, (q[0],))
+            self.fixed(_SDG, (q[1],))
+            self.native("rxx", q, a)
+            self.fixed(_S, (q[0],))
+            self.fixed(_S, (q[1],))
+        elif name == "rzx":  # Z on q[0], X on q[1]
+            self.fixed(_H, (q[1],))
+            self.native("rzz", q, a)
+            self.fixed(_H, (q[1],))
+        elif name in ("crz", "cry"):  # X R(-θ/2) X = R(θ/2) for R = RZ, RY
+            kind = "rz" if name == "crz" else "ry"
+            self.rotation(kind, q[1], _scaled(a[0], 0.5))
+            self.fixed(_CX, (q[0], q[1]))
+            self.rotation(kind, q[1], _scaled(a[0], -0.5))
+            self.fixed(_CX, (q[0], q[1]))
+        elif name == "crx":  # H RZ H = RX
+            self.fixed(_H, (q[1],))
+            self.native("crz", q, a)
+            self.fixed(_H, (q[1],))
+        elif name in ("cp", "cu1"):  # CP(λ) = e^{iλ/4} CRZ(λ) (RZ(λ/2) on the control)
+            self.rotation("rz", q[0], _scaled(a[0], 0.5))
+            self.native("crz", q, a)
+        else:  # pragma: no cover - SUPPORTED_PARAMETRIC_GATES and this table agree
+            raise AssertionError(name)
+
+
+def _matrix(operation: object) -> npt.NDArray[np.complex128] | None:
+    """The unitary of a parameter-free gate, or None when it has none (then unroll it)."""
+    to_matrix = getattr(operation, "to_matrix", None)
+    if to_matrix is None:
+        return None
+    try:
+        return np.asarray(to_matrix(), dtype=np.complex128)
+    except Exception:  # qiskit raises several types for gates without a matrix
+        return None
+
+
 class CircuitProgram:
-    """A circuit of RX/RY/RZ (affine angles) and fixed gates, compiled for torch.
+    """A circuit compiled for torch: RX/RY/RZ rotations (affine angles) and fixed gates.
+
+    Compilation unrolls composite instructions through their definitions (recursively) and
+    rewrites the parametric gates of :data:`SUPPORTED_PARAMETRIC_GATES` into rotations and fixed
+    gates, exactly up to a global phase; parameter-free gates are applied as their matrix.
 
     Args:
         circuit: A circuit without measurements, resets or classical control.
@@ -154,8 +446,9 @@ class CircuitProgram:
         shared_parameters: Parameters shared by the whole batch (e.g. weights).
 
     Raises:
-        EngineError: For a parametric gate other than RX/RY/RZ, a non-affine angle, or a
-            non-unitary instruction.
+        EngineError: Before any simulation, for a non-unitary instruction (measure, reset,
+            classical control), a parametric gate that is neither supported nor defined, a
+            non-affine angle, or an unbound parameter.
     """
 
     def __init__(
@@ -176,49 +469,26 @@ class CircuitProgram:
                 "Pass them as batched or shared parameters."
             )
         n_batched = len(self.batched_parameters)
-        rows_b: list[tuple[npt.NDArray[np.float64], float]] = []
-        rows_s: list[tuple[npt.NDArray[np.float64], float]] = []
-        ops: list[_Op] = []
-        for instruction in circuit.data:
-            operation = instruction.operation
-            qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
-            name = operation.name
-            if name in _IGNORED:
-                continue
-            if instruction.clbits or name in ("measure", "reset"):
-                raise EngineError(
-                    f"Circuits for the statevector engine must be unitary. Got a '{name}' "
-                    "instruction instead. Remove measurements, resets and classical control."
-                )
-            if name in SUPPORTED_PARAMETRIC_GATES:
-                coeffs, offset = _affine(operation.params[0], everything)
-                batched = bool(np.any(coeffs[:n_batched] != 0))
-                rows = rows_b if batched else rows_s
-                ops.append(_Rotation(name, qubits[0], batched, len(rows)))
-                rows.append((coeffs, offset))
-                continue
-            if any(isinstance(v, ParameterExpression) for v in operation.params):
-                raise EngineError(
-                    f"Parametric gates must be one of {', '.join(SUPPORTED_PARAMETRIC_GATES)}. "
-                    f"Got '{name}' instead. Transpile to rx/ry/rz with basis_gates first."
-                )
-            try:
-                matrix = np.asarray(operation.to_matrix(), dtype=np.complex128)
-            except Exception as exc:  # qiskit raises several types for non-unitary ops
-                raise EngineError(
-                    f"Gates for the statevector engine must have a matrix. Got '{name}' instead. "
-                    "Decompose it into standard gates."
-                ) from exc
-            ops.append(_Fixed(qubits, matrix))
+        lowering = _Lowering({p: i for i, p in enumerate(everything)}, n_batched)
+        lowering.circuit(circuit, tuple(range(self.n_qubits)), 0)
+        ops, rows_b, rows_s = lowering.ops, lowering.rows_b, lowering.rows_s
         self._reference_ops: tuple[_Op, ...] = tuple(ops)
         self._fast_ops: tuple[_Op, ...] = self._fuse(ops)
 
-        def table(
-            rows: list[tuple[npt.NDArray[np.float64], float]],
-        ) -> tuple[np.ndarray, np.ndarray]:
-            if not rows:
+        def table(rows: list[_Angle]) -> tuple[np.ndarray, np.ndarray]:
+            # an expression row is zero here; _angles overwrites it with the expression's value
+            zero = np.zeros(len(everything))
+            affine = [(zero, 0.0) if isinstance(r, _Expression) else r for r in rows]
+            if not affine:
                 return np.zeros((0, len(everything))), np.zeros(0)
-            return np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
+            return np.stack([r[0] for r in affine]), np.array([r[1] for r in affine])
+
+        def expressions(rows: list[_Angle]) -> tuple[list[int], list[_Expression]]:
+            found = [(i, r) for i, r in enumerate(rows) if isinstance(r, _Expression)]
+            return [i for i, _ in found], [r for _, r in found]
+
+        self._expr_rows_b, self._expr_b = expressions(rows_b)
+        self._expr_rows_s, self._expr_s = expressions(rows_s)
 
         self._coeff_b, self._offset_b = table(rows_b)
         self._coeff_s, self._offset_s = table(rows_s)
@@ -282,6 +552,8 @@ class CircuitProgram:
                 elif isinstance(op, _Fixed):
                     c[f"m{i}"] = torch.tensor(np.array(op.matrix), dtype=dtype, device=device)
             c["eye"] = torch.eye(2, dtype=dtype, device=device)
+            c["expr_rows_b"] = torch.tensor(self._expr_rows_b, dtype=torch.long, device=device)
+            c["expr_rows_s"] = torch.tensor(self._expr_rows_s, dtype=torch.long, device=device)
             if self._select_b is not None and self._select_s is not None:
                 c["select_b"] = torch.tensor(self._select_b, dtype=torch.long, device=device)
                 c["select_s"] = torch.tensor(self._select_s, dtype=torch.long, device=device)
@@ -335,6 +607,36 @@ class CircuitProgram:
                 ang_b = ang_b + torch.mv(cb[:, nb:], shared)
         else:
             ang_b = torch.zeros((batched.shape[0], 0), dtype=batched.dtype, device=batched.device)
+        if self._expr_b or self._expr_s:
+            ang_b, ang_s = self._expression_angles(batched, shared, ang_b, ang_s, c)
+        return ang_b, ang_s
+
+    def _expression_angles(
+        self,
+        batched: torch.Tensor,
+        shared: torch.Tensor,
+        ang_b: torch.Tensor,
+        ang_s: torch.Tensor,
+        c: dict[str, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Put the values of the non-affine angles into their rows (differentiably)."""
+        nb = len(self.batched_parameters)
+
+        def value(index: int) -> torch.Tensor:
+            return batched[:, index] if index < nb else shared[index - nb]
+
+        def evaluate(expr: _Expression, shape: tuple[int, ...]) -> torch.Tensor:
+            out = expr.function(*(value(i) for i in expr.indices))
+            out = torch.as_tensor(out, dtype=batched.dtype, device=batched.device)
+            return torch.broadcast_to(out, shape)
+
+        if self._expr_b:
+            rows = batched.shape[0]
+            values = torch.stack([evaluate(e, (rows,)) for e in self._expr_b], dim=1)
+            ang_b = ang_b.index_copy(1, c["expr_rows_b"], values)
+        if self._expr_s:
+            values = torch.stack([evaluate(e, ()) for e in self._expr_s])
+            ang_s = ang_s.index_copy(0, c["expr_rows_s"], values)
         return ang_b, ang_s
 
     def states(

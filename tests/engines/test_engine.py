@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.circuit import Gate, Parameter, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
@@ -149,7 +149,8 @@ def test_estimator_generic_circuit_and_precision() -> None:
     aer = AerEstimator().run([(qc, obs, values)]).result()[0].data.evs
     assert np.abs(ours - aer).max() < 1e-10
     noisy = TorchEstimator(seed=3).run([(qc, obs, values)], precision=0.1).result()[0]
-    assert np.all(noisy.data.stds == 0.1) and not np.allclose(noisy.data.evs, ours)
+    # stds are zeros, as StatevectorEstimator reports them
+    assert np.all(noisy.data.stds == 0) and not np.allclose(noisy.data.evs, ours)
     again = TorchEstimator(seed=3).run([(qc, obs, values)], precision=0.1).result()[0]
     assert np.array_equal(again.data.evs, noisy.data.evs)
     # a Generator continues across calls, as in Qiskit's StatevectorEstimator
@@ -163,7 +164,7 @@ def test_estimator_generic_circuit_and_precision() -> None:
 def test_unsupported_gates_are_refused() -> None:
     a = Parameter("a")
     qc = QuantumCircuit(2)
-    qc.crx(a, 0, 1)
+    qc.append(Gate("opaque", 2, [a]), [0, 1])  # parametric, without a definition
     with pytest.raises(EngineError, match="Parametric gates must be one of rx, ry, rz"):
         TorchEstimator().run([(qc, SparsePauliOp("ZZ"), [0.1])]).result()
     qc = QuantumCircuit(2, 2)
@@ -171,10 +172,6 @@ def test_unsupported_gates_are_refused() -> None:
     qc.measure(0, 0)
     with pytest.raises(EngineError, match="must be unitary"):
         CircuitProgram(qc)
-    qc = QuantumCircuit(1)
-    qc.rx(a * a, 0)
-    with pytest.raises(EngineError, match="affine"):
-        CircuitProgram(qc, (a,))
     with pytest.raises(ConfigError):
         TorchEstimator(default_precision=-1)
 
