@@ -13,6 +13,7 @@ from torch import nn
 
 from faqnas_qiskit.circuits import HQNNCircuit, build_circuit
 from faqnas_qiskit.engines import EngineSpec, HQNNSimulator, TorchEstimator, make_engine
+from faqnas_qiskit.engines.qiskit_errors import QuantumLayerInputError
 from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.space import Genome
 
@@ -88,19 +89,41 @@ class QuantumLayer(TorchConnector):  # type: ignore[misc]
     def forward(self, input_data: torch.Tensor | None = None) -> torch.Tensor:
         """⟨Z_i⟩ of each sample.
 
+        Shapes follow ``TorchConnector``: one sample (m,) gives (n,), and leading dimensions
+        are kept, (..., m) -> (..., n).
+
         Args:
             input_data: Pre-layer output, shape (batch, m), m = n (angle) or 2**n (amplitude).
+                None stands for an empty input, as in ``TorchConnector``.
 
         Returns:
             Shape (batch, n), dtype of ``input_data``.
+
+        Raises:
+            QuantumLayerInputError: When the last dimension is not m (a
+                ``QiskitMachineLearningError``, as ``TorchConnector`` raises).
         """
-        if input_data is None:
-            raise ConfigError(invalid("input_data", "a tensor of shape (batch, m)", None))
+        width = self.hqnn.genome.n_inputs
+        data = torch.zeros(0) if input_data is None else input_data
+        if data.dim() == 0 or data.shape[-1] != width:
+            raise QuantumLayerInputError(
+                invalid(
+                    "input_data",
+                    f"a tensor whose last dimension is the pre-layer width {width}",
+                    f"shape {tuple(data.shape)}",
+                    f"Pass the pre-layer output, shape (batch, {width}).",
+                    what="argument",
+                )
+            )
+        lead = data.shape[:-1]
+        flat = data.reshape(-1, width)
         weights = self.weight
         if self.simulator is not None:
-            return self.simulator.expectations(input_data, weights).to(input_data.dtype)
-        angles = self.hqnn.input_values(input_data)
-        return _EstimatorFunction.apply(angles, weights, self.neural_network)  # type: ignore[no-any-return]
+            out = self.simulator.expectations(flat, weights).to(flat.dtype)
+        else:
+            angles = self.hqnn.input_values(flat)
+            out = _EstimatorFunction.apply(angles, weights, self.neural_network)
+        return out.reshape(*lead, out.shape[-1])  # type: ignore[no-any-return]
 
 
 class HQNN(nn.Module):
