@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from faqnas_qiskit import __version__
 from faqnas_qiskit.errors import ClusterError, ConfigError, FaqnasError, invalid
+from faqnas_qiskit.limits import MAX_REPEATS, check_repeats
 
 __all__ = ["main"]
 
@@ -71,6 +72,15 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         help="statevector (fast, exact, default) or aer (Qiskit Aer EstimatorV2, parameter shift)",
     )
     group.add_argument("--double", action="store_true", help="train in float64/complex128")
+    group.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help=(
+            f"train each candidate K times (own weights, batch order and train/val split; "
+            f"1-{MAX_REPEATS}; default: 1, the paper's) and report mean ± sd"
+        ),
+    )
     group.add_argument(
         "--seed", type=int, default=0, help="seed of split, weights, batches (default: 0)"
     )
@@ -170,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     algo.add_argument(
         "--objectives",
         default="flops,error",
-        help="flops,error (default), flops,error,params, error (FLOPs-agnostic baseline), "
-        "2q,error or qpu,error (hardware-aware)",
+        help="flops,error (default), total_flops,error (F_Q + F_C), flops,error,params "
+        "(effective parameters), error (FLOPs-agnostic baseline), 2q,error or qpu,error "
+        "(hardware-aware)",
     )
     algo.add_argument("--strategy", default="nsga2", help="nsga2 (default), random or exhaustive")
     algo.add_argument("--population", type=int, default=20, help="population size (default: 20)")
@@ -211,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--entangler", help="cx, cz or both")
     sub.add_argument("--topology", help="linear, circular or both")
     sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
+    sub.add_argument(
+        "--exclude-dead",
+        action="store_true",
+        help="leave out networks without a trainable quantum weight (all rotations rz)",
+    )
     hw = search.add_argument_group("cost metrics")
     hw.add_argument(
         "--ibm-target",
@@ -331,10 +347,16 @@ def _set_threads(threads: int) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from faqnas_qiskit.data import load_dataset
-    from faqnas_qiskit.evaluation import TrainingConfig, evaluate_genome
+    from faqnas_qiskit.evaluation import (
+        AccuracyStats,
+        TrainingConfig,
+        TrainingError,
+        evaluate_repeats,
+    )
     from faqnas_qiskit.space import Genome
 
     genome = Genome.parse(args.genome)
+    check_repeats(args.repeats)
     config = TrainingConfig(
         epochs=args.epochs,
         lr=args.lr,
@@ -370,9 +392,34 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             )
             .to_dict()
         )
-    record, _ = evaluate_genome(genome, dataset, config, seed=args.seed, metrics=metrics)
+    results = evaluate_repeats(
+        genome, dataset, config, seed=args.seed, repeats=range(args.repeats), metrics=metrics
+    )
+    failed = next((r for r in results if r.record is None), None)
+    if failed is not None:
+        raise TrainingError(f"Repeat {failed.repeat} of {genome.key} failed: {failed.error}")
+    records = [r.record for r in results if r.record is not None]
+    record = records[0]
+    val = AccuracyStats.of([r.val_accuracy for r in records])
+    test = AccuracyStats.of([r.test_accuracy for r in records])
     if args.json:
-        print(json.dumps({**record.to_dict(), **record.metrics}, sort_keys=True))
+        out = {
+            **record.to_dict(),
+            **record.metrics,
+            "repeats": [
+                {
+                    "repeat": r.repeat,
+                    "train_accuracy": r.train_accuracy,
+                    "val_accuracy": r.val_accuracy,
+                    "test_accuracy": r.test_accuracy,
+                    "loss_per_epoch": list(r.loss_per_epoch),
+                }
+                for r in records
+            ],
+            "val": val.to_dict(),
+            "test": test.to_dict(),
+        }
+        print(json.dumps(out, sort_keys=True))
         return 0
     losses = record.loss_per_epoch
     print(f"{record.genome} on {record.dataset} (seed {record.seed}, {config.engine} engine)")
@@ -380,31 +427,48 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"  training   {config.epochs} epochs, Adam lr {config.lr:g}, batch {config.batch_size}, "
         f"{record.n_train} samples; loss {losses[0]:.4f} -> {losses[-1]:.4f}"
     )
+    if len(records) == 1:
+        print(
+            f"  accuracy   train {record.train_accuracy:.4f}  val {record.val_accuracy:.4f}  "
+            f"test {record.test_accuracy:.4f} (1 repeat: no uncertainty known; try --repeats 5)"
+        )
+    else:
+        for name, stats in (("val", val), ("test", test)):
+            assert stats.ci_low is not None and stats.ci_high is not None
+            print(
+                f"  {name + ' acc':<10s} {stats.describe()}, 95% CI [{stats.ci_low:.3f}, "
+                f"{stats.ci_high:.3f}]; repeats {', '.join(f'{v:.3f}' for v in stats.values)}"
+            )
+    effective = record.params_quantum_effective
+    dead = " (no trainable quantum weight)" if effective == 0 else ""
     print(
-        f"  accuracy   train {record.train_accuracy:.4f}  val {record.val_accuracy:.4f}  "
-        f"test {record.test_accuracy:.4f}"
+        f"  parameters {record.params_classical} classical, {record.params_quantum} quantum, "
+        f"{effective} of them effective{dead}"
     )
-    print(f"  parameters {record.params_classical} classical, {record.params_quantum} quantum")
     if metrics:
         ibm = metrics["transpiled"]
+        total = metrics["quantum_flops"] + metrics["classical_flops"]
         print(
             f"  FLOPs      quantum {metrics['quantum_flops']:,}, classical "
-            f"{metrics['classical_flops']:,} per sample; training {metrics['training_flops']:,}"
+            f"{metrics['classical_flops']:,}, total {total:,} per sample; "
+            f"training {metrics['training_flops']:,}"
         )
         print(
             f"  {ibm['target']:<10s} {ibm['two_qubit_gates']} two-qubit gates, "
             f"depth {ibm['depth']}; "
             f"{ibm['predicted_qpu_s']:.2f} QPU s predicted for the test split at {args.shots} shots"
         )
+    wall = sum(r.wall_time_s for r in records)
     print(
-        f"  wall time  {record.wall_time_s:.2f} s (train {record.train_time_s:.2f} s, "
-        f"scoring {record.eval_time_s:.2f} s)"
+        f"  wall time  {wall:.2f} s for {len(records)} repeat{'s' if len(records) > 1 else ''} "
+        f"(train {sum(r.train_time_s for r in records):.2f} s, "
+        f"scoring {sum(r.eval_time_s for r in records):.2f} s)"
     )
     return 0
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from faqnas_qiskit.circuits import build_circuit
+    from faqnas_qiskit.circuits import build_circuit, effective_weights, genome_dead_weights
     from faqnas_qiskit.metrics import MetricsCache
     from faqnas_qiskit.space import Genome
 
@@ -445,6 +509,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         count_with_profiler=args.profile,
     )
     drawing = str(build_circuit(genome).circuit.draw(output="text", fold=-1)) if args.draw else None
+    effective = effective_weights(genome)
     if args.json:
         out = {
             "genome": genome.key,
@@ -456,6 +521,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             "shots": args.shots,
             "samples": samples,
             **metrics.to_dict(),
+            "params_quantum_effective": effective,
+            "dead_weights": sorted(genome_dead_weights(genome)),
         }
         if drawing is not None:
             out["circuit"] = drawing
@@ -471,7 +538,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         f"classical {metrics.classical_flops:,} per "
         f"sample; training {metrics.training_flops:,} ({args.epochs} epochs)"
     )
-    print(f"  parameters  {metrics.params_quantum} quantum, {metrics.params_classical} classical")
+    dead = " (no trainable quantum weight: a fixed feature map)" if effective == 0 else ""
+    print(
+        f"  parameters  {metrics.params_quantum} quantum ({effective} effective{dead}), "
+        f"{metrics.params_classical} classical"
+    )
     for counts in (metrics.aer, ibm):
         ops = ", ".join(f"{op} {count}" for op, count in counts.ops.items())
         print(
@@ -581,7 +652,9 @@ class _Progress:
             print(
                 f"  {config.strategy} on {config.dataset}, "
                 f"objectives {','.join(config.objectives)}, "
-                f"space: {config.space.describe()}, seed {config.seed}",
+                f"space: {config.space.describe()}"
+                f"{' without dead networks' if config.exclude_dead else ''}, seed {config.seed}, "
+                f"{config.repeats} repeat{'s' if config.repeats > 1 else ''} per candidate",
                 flush=True,
             )
 
@@ -627,20 +700,53 @@ def _fmt(value: object, spec: str) -> str:
     return format(value, spec)
 
 
-def _print_front(rows: list[dict[str, object]]) -> None:
+def _accuracy_cell(mean: object, sd: object) -> str:
+    """``0.733±0.050``, or ``0.733`` when no standard deviation is known."""
+    if mean is None:
+        return "-"
+    if sd is None:
+        return format(mean, ".3f")
+    return f"{mean:.3f}±{sd:.3f}"
+
+
+def _print_front(rows: list[dict[str, object]], variance: Any = None) -> None:
+    """The front as a table; ``variance`` (a VarianceSummary) adds the line on its noise."""
     header = (
-        f"{'genome':36s} {'val acc':>7s} {'test acc':>8s} {'F_Q':>10s} {'F_C':>8s} "
-        f"{'params':>7s} {'2q gates':>8s} {'QPU s':>8s}"
+        f"{'genome':37s} {'val acc':>11s} {'test acc':>11s} {'n':>2s} {'F_Q':>10s} "
+        f"{'F_C':>8s} {'F_Q+F_C':>10s} {'params':>7s} {'2q gates':>8s} {'QPU s':>8s}"
     )
     print(header)
+    dead = False
     for r in rows:
+        mark = "*" if r.get("dead_quantum_layer") else ""
+        dead = dead or bool(mark)
         print(
-            f"{r['genome']!s:36s} {_fmt(r['val_accuracy'], '.3f'):>7s} "
-            f"{_fmt(r['test_accuracy'], '.3f'):>8s} "
+            f"{str(r['genome']) + mark:37s} {_accuracy_cell(r['val_accuracy'], r['val_sd']):>11s} "
+            f"{_accuracy_cell(r['test_accuracy'], r['test_sd']):>11s} "
+            f"{_fmt(r['repeats'], 'd'):>2s} "
             f"{_fmt(r['quantum_flops'], ',.0f'):>10s} {_fmt(r['classical_flops'], ',.0f'):>8s} "
+            f"{_fmt(r['total_flops'], ',.0f'):>10s} "
             f"{_fmt(r['params'], 'd'):>7s} {_fmt(r['two_qubit_gates'], 'd'):>8s} "
             f"{_fmt(r['predicted_qpu_s'], '.2f'):>8s}"
         )
+    print(
+        "accuracies: mean±sd over n repeats; FLOPs per sample; params: classical + effective "
+        "quantum weights"
+    )
+    if dead:
+        print(
+            "* no trainable quantum weight: every rotation's gradient is identically zero, so "
+            "the quantum layer is a fixed feature map (try --exclude-dead)"
+        )
+    if variance is not None:
+        print(variance.verdict)
+
+
+def _csv_value(value: object) -> object:
+    """Lists (per-repeat values, intervals) as ``;``-separated text in a CSV cell."""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -693,6 +799,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
             data_dir=_data_dir(args),
             metrics_target=args.ibm_target,
             shots=args.shots,
+            repeats=args.repeats,
+            exclude_dead=args.exclude_dead,
         )
         store = None
     dataset = config.load_data()
@@ -753,6 +861,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                 "generations": len(result.generations),
                 "stopped_early": result.stopped_early,
                 "wall_time_s": result.wall_s,
+                "repeats": config.repeats,
+                "variance": result.variance.to_dict(),
             }
             print(json.dumps(out, sort_keys=True))
             return 0
@@ -761,7 +871,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             f"{stop}: {len(result.candidates)} candidates, {result.trained} trained, "
             f"{result.wall_s:.1f} s. Front of run {result.run_id}:"
         )
-        _print_front(rows)
+        _print_front(rows, result.variance)
     return 0
 
 
@@ -830,23 +940,32 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_front(args: argparse.Namespace) -> int:
     import csv
 
-    from faqnas_qiskit.search import front_rows, load_run
+    from faqnas_qiskit.search import VarianceSummary, front_rows, load_run
     from faqnas_qiskit.store import ResultsStore
 
     with ResultsStore(_store_path(args), create=False) as store:
-        run, _config, _candidates, front = load_run(store, args.run)
+        run, config, candidates, front = load_run(store, args.run)
     rows = front_rows(front)
+    variance = VarianceSummary.of(candidates, config.repeats)
     if args.json:
-        print(json.dumps({"run": run.id, "status": run.status, "front": rows}, sort_keys=True))
+        out = {
+            "run": run.id,
+            "status": run.status,
+            "front": rows,
+            "repeats": config.repeats,
+            "variance": variance.to_dict(),
+        }
+        print(json.dumps(out, sort_keys=True))
     elif args.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["genome"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
     else:
         print(
-            f"run {run.id} ({run.status}) on {run.dataset}: {len(rows)} architectures on the front"
+            f"run {run.id} ({run.status}) on {run.dataset}: {len(rows)} architectures on the "
+            f"front, {config.repeats} repeat{'s' if config.repeats > 1 else ''} per candidate"
         )
-        _print_front(rows)
+        _print_front(rows, variance)
     return 0
 
 

@@ -11,7 +11,7 @@ from qiskit.quantum_info import SparsePauliOp
 from faqnas_qiskit.circuits.amplitude import amplitude_angles, amplitude_block
 from faqnas_qiskit.space import Genome
 
-__all__ = ["HQNNCircuit", "build_circuit", "entangling_pairs"]
+__all__ = ["HQNNCircuit", "build_ansatz", "build_circuit", "entangling_pairs"]
 
 
 def entangling_pairs(n_qubits: int, topology: str) -> list[tuple[int, int]]:
@@ -70,6 +70,28 @@ class HQNNCircuit:
         return amplitude_angles(features, self.n_qubits)
 
 
+def build_ansatz(genome: Genome) -> tuple[QuantumCircuit, ParameterVector]:
+    """The variational layers of ``genome`` alone and their weights θ (by layer, then qubit).
+
+    For each layer l: the rotation ``rotations[l]`` with weight θ[l*n + i] on every qubit i,
+    then the entangler on the topology's pairs (CX control first).
+    """
+    n = genome.n_qubits
+    weights = ParameterVector("θ", genome.n_weights)
+    ansatz = QuantumCircuit(n, name="ansatz")
+    pairs = entangling_pairs(n, genome.topology)
+    for layer, rotation in enumerate(genome.active_rotations):
+        gate = getattr(ansatz, rotation)
+        for i in range(n):
+            gate(weights[layer * n + i], i)
+        for control, target in pairs:
+            if genome.entangler == "cx":
+                ansatz.cx(control, target)
+            else:
+                ansatz.cz(control, target)
+    return ansatz, weights
+
+
 def build_circuit(genome: Genome) -> HQNNCircuit:
     """Build the quantum layer of ``genome``.
 
@@ -94,19 +116,7 @@ def build_circuit(genome: Genome) -> HQNNCircuit:
         inputs = ParameterVector("x", 2**n - 1)
         embedding = amplitude_block(n, inputs)
 
-    weights = ParameterVector("θ", genome.n_weights)
-    ansatz = QuantumCircuit(n, name="ansatz")
-    pairs = entangling_pairs(n, genome.topology)
-    for layer, rotation in enumerate(genome.active_rotations):
-        gate = getattr(ansatz, rotation)
-        for i in range(n):
-            gate(weights[layer * n + i], i)
-        for control, target in pairs:
-            if genome.entangler == "cx":
-                ansatz.cx(control, target)
-            else:
-                ansatz.cz(control, target)
-
+    ansatz, weights = build_ansatz(genome)
     circuit = QuantumCircuit(n, name=genome.key, metadata={"genome": genome.key})
     circuit.compose(embedding, inplace=True)
     circuit.compose(ansatz, inplace=True)

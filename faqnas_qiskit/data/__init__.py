@@ -13,6 +13,7 @@ from faqnas_qiskit.data.records import SPLITS, Dataset, RawData
 from faqnas_qiskit.data.splits import (
     MIN_SAMPLES_PER_CLASS,
     SplitIndices,
+    repeat_split,
     split_and_standardise,
     split_indices,
     stratified_subsample,
@@ -33,6 +34,7 @@ __all__ = [
     "read_csv_table",
     "read_idx_images",
     "read_idx_labels",
+    "repeat_split",
     "split_and_standardise",
     "split_indices",
     "stratified_subsample",

@@ -29,6 +29,7 @@ __all__ = [
     "MIN_SAMPLES_PER_CLASS",
     "SplitIndices",
     "check_split_options",
+    "repeat_split",
     "split_and_standardise",
     "split_indices",
     "stratified_subsample",
@@ -296,4 +297,56 @@ def split_and_standardise(raw: RawData, *, seed: int, max_train: int | None = No
         x_test=x_test,
         y_test=raw.labels[idx.test],
         class_names=raw.class_names,
+    )
+
+
+def repeat_split(dataset: Dataset, *, seed: int, repeat: int) -> Dataset:
+    """The train/validation split of repeat ``repeat`` of an evaluation (DESIGN §4.1).
+
+    Repeat 0 is ``dataset`` itself. Repeat r > 0 pools the non-test rows of ``dataset`` (its
+    train and validation rows; with ``max_train`` the subsampled train rows), draws a new
+    stratified split of them with the same sizes, from ``seed`` and ``r`` alone, and
+    standardises all three splits with the new train split's statistics. The test rows never
+    change. Standardisation is affine per feature, so re-standardising the already standardised
+    pool equals standardising the raw rows with the new train statistics (to rounding).
+
+    Args:
+        dataset: The loaded dataset (repeat 0).
+        seed: The dataset's split seed (``load_dataset``'s ``seed``), non-negative.
+        repeat: Repeat index, >= 0.
+
+    Returns:
+        A new ``Dataset`` of the same name and sizes; ``dataset`` itself for repeat 0.
+
+    Raises:
+        ConfigError: If ``seed`` or ``repeat`` is negative or not an integer.
+    """
+    seed = _check_seed(seed)
+    if isinstance(repeat, bool) or not isinstance(repeat, numbers.Integral) or repeat < 0:
+        raise ConfigError(invalid("repeat", "a non-negative integer", repeat))
+    if repeat == 0:
+        return dataset
+    x_pool = np.concatenate([dataset.x_train, dataset.x_val])
+    y_pool = np.concatenate([dataset.y_train, dataset.y_val])
+    n_val = int(dataset.x_val.shape[0])
+    state = int(np.random.SeedSequence([seed, int(repeat)]).generate_state(1)[0])
+    everything = np.arange(x_pool.shape[0], dtype=np.int64)
+    try:
+        train, val = train_test_split(
+            everything, test_size=n_val, stratify=y_pool, random_state=state
+        )
+    except ValueError:  # a class with one pooled row cannot be stratified: split unstratified
+        train, val = train_test_split(everything, test_size=n_val, random_state=state)
+    x_train, x_val = x_pool[train], x_pool[val]
+    x_test = np.array(dataset.x_test, dtype=np.float64)
+    _standardise_in_place(x_train, x_val, x_test)
+    return Dataset(
+        name=dataset.name,
+        x_train=x_train,
+        y_train=y_pool[train],
+        x_val=x_val,
+        y_val=y_pool[val],
+        x_test=x_test,
+        y_test=np.asarray(dataset.y_test),
+        class_names=dataset.class_names,
     )

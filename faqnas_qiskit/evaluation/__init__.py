@@ -2,20 +2,36 @@
 
 from faqnas_qiskit.evaluation.config import TrainingConfig
 from faqnas_qiskit.evaluation.record import EvaluationRecord
+from faqnas_qiskit.evaluation.repeats import (
+    MAX_REPEATS,
+    RepeatResult,
+    ReplicaHQNN,
+    evaluate_repeats,
+)
+from faqnas_qiskit.evaluation.stats import AccuracyStats, variance_share, variance_verdict
 from faqnas_qiskit.evaluation.train import (
     TrainingError,
     accuracy,
     derive_seed,
     evaluate_genome,
+    repeat_seeds,
     train_model,
 )
 
 __all__ = [
+    "MAX_REPEATS",
+    "AccuracyStats",
     "EvaluationRecord",
+    "RepeatResult",
+    "ReplicaHQNN",
     "TrainingConfig",
     "TrainingError",
     "accuracy",
     "derive_seed",
     "evaluate_genome",
+    "evaluate_repeats",
+    "repeat_seeds",
     "train_model",
+    "variance_share",
+    "variance_verdict",
 ]

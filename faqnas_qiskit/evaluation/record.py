@@ -38,6 +38,10 @@ class EvaluationRecord:
         eval_time_s: Wall time of scoring the three splits, seconds.
         metrics: Cost metrics of the architecture (FLOPs, transpiled counts), JSON-ready; empty
             when they were not collected.
+        repeat: Which repeat of the candidate this is (DESIGN §4.1): 0 is the paper's single
+            evaluation; r > 0 has its own initial weights, batch order and train/val split.
+        params_quantum_effective: Circuit weights whose gradient is not identically zero
+            (DESIGN §5.1); None in records stored before it was recorded.
     """
 
     genome: str
@@ -54,9 +58,21 @@ class EvaluationRecord:
     train_time_s: float
     eval_time_s: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0
+    params_quantum_effective: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "genome", Genome.parse(self.genome).key)
+        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 0:
+            raise FaqnasError(
+                f"The 'repeat' field must be an integer >= 0. Got {self.repeat} instead."
+            )
+        effective = self.params_quantum_effective
+        if effective is not None and not 0 <= effective <= self.params_quantum:
+            raise FaqnasError(
+                f"The 'params_quantum_effective' field must be in [0, {self.params_quantum}]. "
+                f"Got {effective} instead."
+            )
         for name in ("train_accuracy", "val_accuracy", "test_accuracy"):
             _check_fraction(name, getattr(self, name))
         object.__setattr__(self, "loss_per_epoch", tuple(float(v) for v in self.loss_per_epoch))

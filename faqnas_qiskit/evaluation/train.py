@@ -10,14 +10,22 @@ import numpy.typing as npt
 import torch
 from torch.nn import functional
 
-from faqnas_qiskit.data import Dataset
+from faqnas_qiskit.circuits import effective_weights
+from faqnas_qiskit.data import Dataset, repeat_split
 from faqnas_qiskit.errors import FaqnasError
 from faqnas_qiskit.evaluation.config import TrainingConfig
 from faqnas_qiskit.evaluation.record import EvaluationRecord
 from faqnas_qiskit.models import HQNN, build_model
 from faqnas_qiskit.space import Genome
 
-__all__ = ["TrainingError", "accuracy", "derive_seed", "evaluate_genome", "train_model"]
+__all__ = [
+    "TrainingError",
+    "accuracy",
+    "derive_seed",
+    "evaluate_genome",
+    "repeat_seeds",
+    "train_model",
+]
 
 _EVAL_BATCH = 1024
 
@@ -43,6 +51,20 @@ def derive_seed(seed: int, *labels: str | int) -> int:
     return int(
         np.random.SeedSequence(words).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1
     )
+
+
+def repeat_seeds(seed: int, repeat: int) -> tuple[int, int]:
+    """Seeds of the initial weights and of the batch order of one repeat (DESIGN §4.1).
+
+    Repeat 0 keeps the labels of a single evaluation, so stores written before repeats serve
+    it; repeat r > 0 adds r to the labels.
+
+    Returns:
+        ``(weights_seed, batches_seed)``.
+    """
+    if repeat == 0:
+        return derive_seed(seed, "weights"), derive_seed(seed, "batches")
+    return derive_seed(seed, "weights", repeat), derive_seed(seed, "batches", repeat)
 
 
 def accuracy(model: HQNN, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -115,31 +137,40 @@ def evaluate_genome(
     *,
     seed: int = 0,
     metrics: dict[str, object] | None = None,
+    repeat: int = 0,
+    split_seed: int | None = None,
 ) -> tuple[EvaluationRecord, HQNN]:
     """Train ``genome`` on ``dataset`` and score it on the three splits.
 
-    Deterministic: the same arguments give the same record (apart from wall times).
+    Deterministic: the same arguments give the same record (apart from wall times). This is the
+    one-repeat-at-a-time reference that :func:`~faqnas_qiskit.evaluation.evaluate_repeats`
+    batches.
 
     Args:
         genome: The architecture.
-        dataset: Split, standardised data.
+        dataset: Split, standardised data (repeat 0's split).
         config: Training configuration (defaults: the paper's).
-        seed: Seed of the initial weights and batch order.
+        seed: The candidate's seed: initial weights and batch order (:func:`repeat_seeds`).
         metrics: Cost metrics to attach to the record.
+        repeat: Repeat index; r > 0 trains on :func:`~faqnas_qiskit.data.repeat_split`.
+        split_seed: The dataset's split seed, from which repeat r's split is drawn (default:
+            ``seed``, as in ``faqnas evaluate`` where one seed is both).
 
     Returns:
         The record and the trained model.
     """
     config = config or TrainingConfig()
     dtype = torch.float64 if config.double else torch.float32
+    dataset = repeat_split(dataset, seed=seed if split_seed is None else split_seed, repeat=repeat)
+    weights_seed, batches_seed = repeat_seeds(seed, repeat)
     model = build_model(
         genome,
         dataset.n_features,
         dataset.n_classes,
         engine=config.engine,
-        seed=derive_seed(seed, "weights"),
+        seed=weights_seed,
     ).to(dtype)
-    generator = torch.Generator().manual_seed(derive_seed(seed, "batches"))
+    generator = torch.Generator().manual_seed(batches_seed)
     x_train, y_train = _tensor(dataset.x_train, dtype), torch.tensor(dataset.y_train)
     started = time.perf_counter()
     losses = train_model(model, x_train, y_train, config, generator)
@@ -163,5 +194,7 @@ def evaluate_genome(
         train_time_s=trained - started,
         eval_time_s=scored - trained,
         metrics=dict(metrics or {}),
+        repeat=repeat,
+        params_quantum_effective=effective_weights(genome),
     )
     return record, model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from faqnas_qiskit.engines.qiskit_errors import QuantumLayerInputError
 from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.space import Genome
 
-__all__ = ["HQNN", "QuantumLayer", "build_model"]
+__all__ = ["HQNN", "InitialParameters", "QuantumLayer", "build_model", "initial_parameters"]
 
 
 class _EstimatorFunction(torch.autograd.Function):
@@ -160,14 +161,55 @@ class HQNN(nn.Module):
         return int(self.quantum.weight.numel())
 
 
-def _linear(n_in: int, n_out: int, generator: torch.Generator) -> nn.Linear:
-    """``nn.Linear`` with PyTorch's default initialisation, drawn from ``generator``."""
+@dataclass(frozen=True, eq=False)
+class InitialParameters:
+    """The seeded initial parameters of an HQNN, in float32.
+
+    Attributes:
+        pre_weight: Shape (m, n_features); ``pre_bias``: shape (m,).
+        quantum: Circuit weights, shape (depth * n,), uniform in [-1, 1] rad.
+        post_weight: Shape (n_classes, n); ``post_bias``: shape (n_classes,).
+    """
+
+    pre_weight: torch.Tensor
+    pre_bias: torch.Tensor
+    quantum: torch.Tensor
+    post_weight: torch.Tensor
+    post_bias: torch.Tensor
+
+
+def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
     # explicit dtype: the draws must not depend on torch's global default dtype
-    layer = nn.Linear(n_in, n_out, dtype=torch.float32)
-    bound = 1.0 / math.sqrt(n_in)
+    return torch.empty(shape, dtype=torch.float32).uniform_(-bound, bound, generator=generator)
+
+
+def initial_parameters(
+    genome: Genome, n_features: int, n_classes: int, seed: int
+) -> InitialParameters:
+    """Draw an HQNN's initial parameters from a generator seeded with ``seed``.
+
+    Classical layers take PyTorch's default ``nn.Linear`` initialisation (weight and bias
+    uniform in ±1/sqrt(fan_in)); circuit weights are uniform in [-1, 1] rad (TorchConnector's
+    default). Draw order: pre weight, pre bias, circuit weights, post weight, post bias.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    m, n = genome.n_inputs, genome.n_qubits
+    pre_bound = 1.0 / math.sqrt(n_features)
+    pre_weight = _uniform((m, n_features), pre_bound, generator)
+    pre_bias = _uniform((m,), pre_bound, generator)
+    quantum = _uniform((genome.n_weights,), 1.0, generator)
+    post_bound = 1.0 / math.sqrt(n)
+    post_weight = _uniform((n_classes, n), post_bound, generator)
+    post_bias = _uniform((n_classes,), post_bound, generator)
+    return InitialParameters(pre_weight, pre_bias, quantum, post_weight, post_bias)
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+    """``nn.Linear`` holding ``weight`` (out, in) and ``bias`` (out,)."""
+    layer = nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float32)
     with torch.no_grad():
-        layer.weight.uniform_(-bound, bound, generator=generator)
-        layer.bias.uniform_(-bound, bound, generator=generator)
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
     return layer
 
 
@@ -199,12 +241,9 @@ def build_model(
     if n_classes < 2:
         raise ConfigError(invalid("n_classes", "at least 2", n_classes))
     spec = engine if isinstance(engine, EngineSpec) else make_engine(engine, seed=seed)
-    generator = torch.Generator().manual_seed(seed)
+    drawn = initial_parameters(genome, n_features, n_classes, seed)
     hqnn = build_circuit(genome)
-    pre = _linear(n_features, genome.n_inputs, generator)
-    weights = torch.empty(genome.n_weights, dtype=torch.float32).uniform_(
-        -1.0, 1.0, generator=generator
-    )
-    quantum = QuantumLayer(hqnn, spec, weights.numpy())
-    post = _linear(genome.n_qubits, n_classes, generator)
+    pre = _linear(drawn.pre_weight, drawn.pre_bias)
+    quantum = QuantumLayer(hqnn, spec, drawn.quantum.numpy())
+    post = _linear(drawn.post_weight, drawn.post_bias)
     return HQNN(genome, pre, quantum, post)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.report.analysis import (
     Correlation,
     Point,
@@ -21,7 +22,8 @@ from faqnas_qiskit.report.analysis import (
     mean_saving,
     spearman,
 )
-from faqnas_qiskit.search import load_run, non_dominated
+from faqnas_qiskit.search import VarianceSummary, load_run, non_dominated
+from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import HardwareJobRow, ResultsStore
 
 __all__ = [
@@ -41,7 +43,13 @@ HARDWARE_ADAPTERS = ("ibm_runtime",)
 
 @dataclass(frozen=True)
 class CandidateRow:
-    """One evaluated architecture of a run (successful ones only)."""
+    """One evaluated architecture of a run (successful ones only).
+
+    Accuracies are means over the run's repeats (``val_sd`` and ``test_sd`` their sample
+    standard deviations, None with one repeat); FLOPs are per sample; ``params`` counts the
+    classical parameters and every circuit weight, ``params_quantum_effective`` the circuit
+    weights that can train (DESIGN §5.1).
+    """
 
     key: str
     generation: int
@@ -54,6 +62,15 @@ class CandidateRow:
     predicted_qpu_s: float | None
     train_time_s: float
     on_front: bool
+    val_sd: float | None = None
+    test_sd: float | None = None
+    repeats: int = 1
+    params_quantum_effective: int | None = None
+
+    @property
+    def total_flops(self) -> float | None:
+        """F_Q + F_C per sample, or None when F_C is unknown."""
+        return None if self.classical_flops is None else self.quantum_flops + self.classical_flops
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class RunSnapshot:
     candidates: tuple[CandidateRow, ...]
     failures: int
     hardware: tuple[HardwareRow, ...] = ()
+    variance: VarianceSummary | None = None
 
 
 def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
@@ -103,16 +121,19 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
     front_keys = {c.key for c in front}
     rows = []
     for c in candidates:
-        if not c.ok or c.evaluation.record is None:
+        if c.val is None or c.test is None or c.evaluation.record is None:
             continue
         record, metrics = c.evaluation.record, c.evaluation.metrics
+        effective = record.get("params_quantum_effective")
+        if effective is None:  # records stored before the dead-weight analysis
+            effective = effective_weights(Genome.parse(c.key))
         transpiled = metrics.get("transpiled") or {}
         rows.append(
             CandidateRow(
                 key=c.key,
                 generation=first_generation.get(c.key, 0),
-                val_accuracy=float(record["val_accuracy"]),
-                test_accuracy=float(record["test_accuracy"]),
+                val_accuracy=c.val.mean,
+                test_accuracy=c.test.mean,
                 quantum_flops=float(metrics.get("quantum_flops", 0.0)),
                 classical_flops=metrics.get("classical_flops"),
                 params=int(record["params_classical"]) + int(record["params_quantum"]),
@@ -120,6 +141,10 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
                 predicted_qpu_s=transpiled.get("predicted_qpu_s"),
                 train_time_s=float(record["train_time_s"]),
                 on_front=c.key in front_keys,
+                val_sd=c.val.sd,
+                test_sd=c.test.sd,
+                repeats=c.val.n,
+                params_quantum_effective=int(effective),
             )
         )
     latest: dict[tuple[str, str], HardwareJobRow] = {}  # one row per architecture and backend
@@ -156,6 +181,7 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
         candidates=tuple(rows),
         failures=sum(not c.ok for c in candidates),
         hardware=tuple(hardware),
+        variance=VarianceSummary.of(candidates, config.repeats),
     )
 
 

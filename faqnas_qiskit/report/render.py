@@ -73,6 +73,18 @@ def _plots(data: ReportData) -> list[tuple[str, str, Any]]:
             zorder=3,
             label="front",
         )
+        if any(r.val_sd is not None for r in front):
+            ax.errorbar(
+                [r.quantum_flops for r in front],
+                [r.val_accuracy for r in front],
+                yerr=[r.val_sd or 0.0 for r in front],
+                fmt="none",
+                ecolor="black",
+                elinewidth=0.8,
+                capsize=3,
+                zorder=2,
+                label="± 1 sd over repeats",
+            )
         ax.step(
             [r.quantum_flops for r in front],
             [r.val_accuracy for r in front],
@@ -87,7 +99,10 @@ def _plots(data: ReportData) -> list[tuple[str, str, Any]]:
         if _log_if_wide([r.quantum_flops for r in rows]):
             ax.set_xscale("log")
         ax.set_xlabel("quantum FLOPs F_Q per sample (FLOPs)")
-        ax.set_ylabel("validation accuracy")
+        repeats = max(r.repeats for r in rows)
+        ax.set_ylabel(
+            "validation accuracy" + (f" (mean of {repeats} repeats)" if repeats > 1 else "")
+        )
         ax.set_title(f"Pareto front of {run.run_id} on {run.dataset}")
         ax.legend(loc="lower right")
         out.append(
@@ -193,7 +208,7 @@ def _plots(data: ReportData) -> list[tuple[str, str, Any]]:
 
 def _tables(data: ReportData) -> dict[str, list[dict[str, Any]]]:
     def row(r: CandidateRow) -> dict[str, Any]:
-        return asdict(r)
+        return {**asdict(r), "total_flops": r.total_flops}
 
     tables: dict[str, list[dict[str, Any]]] = {
         "front": [row(r) for r in data.front],
@@ -214,12 +229,22 @@ def _headlines(data: ReportData) -> list[str]:
         f"on {run.dataset}: {len(run.candidates)} architectures trained, {run.failures} failed, "
         f"{len(data.front)} on the front.",
     ]
+    if run.variance is not None:
+        lines.append(run.variance.verdict)
     if data.front:
         best = max(data.front, key=lambda r: (r.val_accuracy, -r.quantum_flops))
+        spread = "" if best.val_sd is None else f" ± {best.val_sd:.3f} over {best.repeats} repeats"
         lines.append(
-            f"Best validation accuracy {best.val_accuracy:.3f} (test {best.test_accuracy:.3f}) by "
-            f"{best.key} at F_Q = {best.quantum_flops:,.0f} FLOPs per sample."
+            f"Best validation accuracy {best.val_accuracy:.3f}{spread} (test "
+            f"{best.test_accuracy:.3f}) by {best.key} at F_Q = {best.quantum_flops:,.0f} FLOPs "
+            "per sample."
         )
+        dead = [r.key for r in data.front if r.params_quantum_effective == 0]
+        if dead:
+            lines.append(
+                f"{len(dead)} front architecture(s) have no trainable quantum weight (a fixed "
+                f"feature map with a classical model around it): {', '.join(dead)}."
+            )
     if data.threshold is not None:
         t = data.threshold
         lines.append(

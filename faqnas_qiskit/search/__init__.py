@@ -4,6 +4,7 @@ from faqnas_qiskit.search.candidate import (
     CandidateOutcome,
     CandidateTask,
     Evaluator,
+    RepeatOutcome,
     SerialEvaluator,
     run_candidate,
 )
@@ -16,6 +17,7 @@ from faqnas_qiskit.search.config import (
     parse_objectives,
 )
 from faqnas_qiskit.search.pareto import hypervolume, non_dominated
+from faqnas_qiskit.search.results import VarianceSummary
 from faqnas_qiskit.search.runner import (
     Candidate,
     GenerationSummary,
@@ -41,12 +43,14 @@ __all__ = [
     "Evaluator",
     "GenerationSummary",
     "MetricsProvider",
+    "RepeatOutcome",
     "SearchConfig",
     "SearchObserver",
     "SearchResult",
     "SearchRunner",
     "SerialEvaluator",
     "StoreCachedMetrics",
+    "VarianceSummary",
     "front_rows",
     "hypervolume",
     "load_run",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,72 +10,134 @@ from typing import Any, Protocol
 import torch
 
 from faqnas_qiskit.data import Dataset
-from faqnas_qiskit.evaluation import TrainingConfig, evaluate_genome
+from faqnas_qiskit.evaluation import TrainingConfig, evaluate_repeats
 from faqnas_qiskit.space import Genome
 
-__all__ = ["CandidateOutcome", "CandidateTask", "Evaluator", "SerialEvaluator", "run_candidate"]
+__all__ = [
+    "CandidateOutcome",
+    "CandidateTask",
+    "Evaluator",
+    "RepeatOutcome",
+    "SerialEvaluator",
+    "run_candidate",
+]
 
 
 @dataclass(frozen=True)
 class CandidateTask:
-    """What a worker needs to train one candidate (the dataset travels separately)."""
+    """What a worker needs to train one candidate (the dataset travels separately).
+
+    Attributes:
+        key: Canonical key.
+        seed: The candidate's seed (initial weights, batch orders).
+        training: Training configuration.
+        metrics: Cost metrics (JSON form), attached to every record.
+        repeats: Repeat indices to train (DESIGN §4.1), as one batched computation.
+        split_seed: The dataset's split seed, from which repeat r > 0 draws its split.
+    """
 
     key: str
     seed: int
     training: TrainingConfig
     metrics: dict[str, Any] = field(default_factory=dict)
+    repeats: tuple[int, ...] = (0,)
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class RepeatOutcome:
+    """One trained repeat: ``record`` (EvaluationRecord JSON) or ``error``, never both.
+
+    Attributes:
+        repeat: Repeat index.
+        record: JSON form of the EvaluationRecord when training succeeded.
+        error: ``"<Type>: <message>"`` when it failed.
+        weights: ``torch.save`` bytes of the trained state dict, or None.
+    """
+
+    repeat: int
+    record: dict[str, Any] | None
+    error: str | None
+    weights: bytes | None
 
 
 @dataclass(frozen=True)
 class CandidateOutcome:
-    """A finished candidate: ``record`` (EvaluationRecord JSON) or ``error``, never both.
+    """A finished candidate task: one outcome per repeat it trained.
 
     Attributes:
         key: Canonical key.
         seed: The candidate's seed.
-        record: JSON form of the EvaluationRecord when training succeeded.
-        error: ``"<Type>: <message>"`` when it failed.
-        weights: ``torch.save`` bytes of the trained state dict, or None.
+        repeats: One outcome per repeat of the task, in the task's order.
         metrics: Cost metrics (JSON form).
         seconds: Wall time of the task, seconds.
     """
 
     key: str
     seed: int
-    record: dict[str, Any] | None
-    error: str | None
-    weights: bytes | None
+    repeats: tuple[RepeatOutcome, ...]
     metrics: dict[str, Any]
     seconds: float
 
+    @property
+    def error(self) -> str | None:
+        """The first failed repeat's error, or None when every repeat succeeded."""
+        return next((r.error for r in self.repeats if r.error is not None), None)
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        """The record of the task's first repeat (repeat 0 unless topping up), or None."""
+        return self.repeats[0].record if self.repeats else None
+
+    @property
+    def weights(self) -> bytes | None:
+        """The trained weights of the task's first repeat, or None."""
+        return self.repeats[0].weights if self.repeats else None
+
+    @classmethod
+    def failed(cls, task: CandidateTask, error: str, seconds: float) -> CandidateOutcome:
+        """Every repeat of ``task`` failed with ``error``."""
+        return cls(
+            task.key,
+            task.seed,
+            tuple(RepeatOutcome(r, None, error, None) for r in task.repeats),
+            task.metrics,
+            seconds,
+        )
+
 
 def run_candidate(task: CandidateTask, dataset: Dataset) -> CandidateOutcome:
-    """Train and score one candidate; any exception becomes a failed outcome.
+    """Train and score the repeats of one candidate; any exception becomes a failed outcome.
 
     A non-finite loss (``TrainingError``) or any other error in training is caught, so that a
     search goes on; KeyboardInterrupt and SystemExit are not.
     """
     started = time.perf_counter()
     try:
-        record, model = evaluate_genome(
-            Genome.parse(task.key), dataset, task.training, seed=task.seed, metrics=task.metrics
-        )
-        buffer = io.BytesIO()
-        torch.save(model.state_dict(), buffer)
-        return CandidateOutcome(
-            task.key,
-            task.seed,
-            record.to_dict(),
-            None,
-            buffer.getvalue(),
-            task.metrics,
-            time.perf_counter() - started,
+        results = evaluate_repeats(
+            Genome.parse(task.key),
+            dataset,
+            task.training,
+            seed=task.seed,
+            split_seed=task.split_seed,
+            repeats=task.repeats,
+            metrics=task.metrics,
         )
     except Exception as exc:  # a failed candidate is a result, not a crash
         message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        return CandidateOutcome(
-            task.key, task.seed, None, message, None, task.metrics, time.perf_counter() - started
-        )
+        return CandidateOutcome.failed(task, message, time.perf_counter() - started)
+    return CandidateOutcome(
+        task.key,
+        task.seed,
+        tuple(
+            RepeatOutcome(
+                r.repeat, None if r.record is None else r.record.to_dict(), r.error, r.weights
+            )
+            for r in results
+        ),
+        task.metrics,
+        time.perf_counter() - started,
+    )
 
 
 class Evaluator(Protocol):

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from faqnas_qiskit.circuits import effective_weights, has_live_weights
 from faqnas_qiskit.data import Dataset, load_dataset
 from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
-from faqnas_qiskit.space import SearchSpace
+from faqnas_qiskit.limits import check_repeats
+from faqnas_qiskit.space import Genome, SearchSpace
 
 __all__ = [
     "OBJECTIVES",
@@ -24,8 +26,9 @@ STRATEGIES: tuple[str, ...] = ("nsga2", "random", "exhaustive")
 # name -> what it minimises
 OBJECTIVES: dict[str, str] = {
     "flops": "quantum FLOPs F_Q per sample",
-    "error": "1 - validation accuracy",
-    "params": "trainable parameters (classical + quantum)",
+    "total_flops": "quantum plus classical FLOPs F_Q + F_C per sample",
+    "error": "1 - mean validation accuracy over the repeats",
+    "params": "effective trainable parameters (classical + quantum weights that can train)",
     "2q": "two-qubit gates after transpilation for the target",
     "qpu": "predicted QPU seconds on the target",
 }
@@ -41,7 +44,10 @@ def parse_objectives(text: str) -> tuple[str, ...]:
     """
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     rule = f"a comma-separated subset of {', '.join(OBJECTIVES)} that includes error"
-    fix = "E.g. --objectives flops,error (default), error (FLOPs-agnostic), 2q,error or qpu,error."
+    fix = (
+        "E.g. --objectives flops,error (default), total_flops,error, error (FLOPs-agnostic), "
+        "2q,error or qpu,error."
+    )
     if not names or len(set(names)) != len(names) or "error" not in names:
         raise ConfigError(invalid("objectives", rule, text, fix, what="option"))
     for name in names:
@@ -53,19 +59,37 @@ def parse_objectives(text: str) -> tuple[str, ...]:
 
 
 def objective_values(
-    objectives: tuple[str, ...], record: Mapping[str, Any] | None, metrics: Mapping[str, Any]
+    objectives: tuple[str, ...],
+    record: Mapping[str, Any] | None,
+    metrics: Mapping[str, Any],
+    *,
+    val_accuracy: float | None = None,
 ) -> tuple[float, ...]:
-    """Objective vector (all minimised) of one candidate; WORST everywhere for a failure."""
+    """Objective vector (all minimised) of one candidate; WORST everywhere for a failure.
+
+    Args:
+        objectives: Objective names.
+        record: Repeat 0's EvaluationRecord (JSON form), or None for a failure.
+        metrics: The architecture's cost metrics (JSON form).
+        val_accuracy: The mean validation accuracy over the candidate's repeats (default:
+            repeat 0's).
+    """
     if record is None:
         return tuple(WORST for _ in objectives)
     out = []
     for name in objectives:
         if name == "error":
-            out.append(1.0 - float(record["val_accuracy"]))
+            accuracy = record["val_accuracy"] if val_accuracy is None else val_accuracy
+            out.append(1.0 - float(accuracy))
         elif name == "flops":
             out.append(float(metrics["quantum_flops"]))
+        elif name == "total_flops":
+            out.append(float(metrics["quantum_flops"]) + float(metrics["classical_flops"]))
         elif name == "params":
-            out.append(float(record["params_classical"] + record["params_quantum"]))
+            effective = record.get("params_quantum_effective")
+            if effective is None:  # records stored before the dead-weight analysis
+                effective = effective_weights(Genome.parse(str(record["genome"])))
+            out.append(float(record["params_classical"] + effective))
         elif name == "2q":
             out.append(float(metrics["transpiled"]["two_qubit_gates"]))
         else:
@@ -107,6 +131,10 @@ class SearchConfig:
         data_dir: Directory of IDX files (MNIST-like datasets).
         metrics_target: IBM target of the transpiled metrics (fake backend name).
         shots: Shots per circuit for predicted QPU seconds.
+        repeats: Evaluations of each candidate (DESIGN §4.1), 1..``MAX_REPEATS``; the search
+            optimises the mean validation accuracy over them.
+        exclude_dead: Leave out networks whose quantum layer has no effective weight (every
+            rotation's gradient identically zero, DESIGN §5.1).
     """
 
     dataset: str = "iris"
@@ -126,9 +154,24 @@ class SearchConfig:
     data_dir: str | None = None
     metrics_target: str = "fake_fez"
     shots: int = 1024
+    repeats: int = 1
+    exclude_dead: bool = False
 
     def __post_init__(self) -> None:
         parse_objectives(",".join(self.objectives))
+        check_repeats(self.repeats)
+        if self.exclude_dead and not any(has_live_weights(g) for g in self.space.networks()):
+            raise ConfigError(
+                invalid(
+                    "exclude-dead",
+                    "used on a space that keeps at least one network with a trainable quantum "
+                    "weight",
+                    f"a space of {self.space.n_networks} networks, all without one "
+                    f"({self.space.describe()})",
+                    "Allow rotations other than rz (--rotations), or drop --exclude-dead.",
+                    what="option",
+                )
+            )
         if self.strategy not in STRATEGIES:
             raise ConfigError(
                 invalid("strategy", f"one of {', '.join(STRATEGIES)}", self.strategy, what="option")
@@ -156,11 +199,15 @@ class SearchConfig:
                 )
             )
 
+    def admits(self, genome: Genome) -> bool:
+        """Whether ``genome`` may be evaluated (``exclude_dead`` leaves out dead networks)."""
+        return not self.exclude_dead or has_live_weights(genome)
+
     @property
     def evaluation_budget(self) -> int:
         """Evaluations of ``random`` (and the NSGA-II maximum): population * generations."""
         if self.strategy == "exhaustive":
-            return self.space.n_networks
+            return sum(1 for g in self.space.networks() if self.admits(g))
         return self.budget or self.population * self.generations
 
     def load_data(self) -> Dataset:

@@ -103,7 +103,7 @@ def estimated_cost(genome: Genome) -> float:
 
 def _task_cost(task: CandidateTask) -> float:
     try:
-        return estimated_cost(Genome.parse(task.key))
+        return estimated_cost(Genome.parse(task.key)) * len(task.repeats)
     except GenomeError:
         return 0.0
 
@@ -568,15 +568,7 @@ class DaskEvaluator:
             # the candidate took down every worker it ran on: a result, like a training error
             error = _killed_message(exc)
             log.warning("candidate %s failed: %s", task.key, error)
-            return CandidateOutcome(
-                task.key,
-                task.seed,
-                None,
-                error,
-                None,
-                task.metrics,
-                time.perf_counter() - submitted,
-            )
+            return CandidateOutcome.failed(task, error, time.perf_counter() - submitted)
         except (OSError, CancelledError, ClusterError):
             raise
         except Exception as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
 
-from faqnas_qiskit.space import GENE_NAMES, SearchSpace
+from faqnas_qiskit.space import GENE_NAMES, Genome, SearchSpace
 
 __all__ = ["CanonicalDuplicates", "CanonicalSampling", "GenomeProblem", "ResampleMutation"]
 
@@ -55,9 +55,10 @@ class CanonicalSampling(Sampling):  # type: ignore[misc]
     population of 20 is 20 networks. Stops short only when the space has fewer networks.
     """
 
-    def __init__(self, space: SearchSpace) -> None:
+    def __init__(self, space: SearchSpace, admits: Callable[[Genome], bool] | None = None) -> None:
         super().__init__()
         self.space = space
+        self.admits = admits
 
     def _do(
         self, problem: Any, n_samples: int, *args: Any, random_state: Any = None, **kwargs: Any
@@ -70,7 +71,10 @@ class CanonicalSampling(Sampling):  # type: ignore[misc]
                 [random_state.integers(0, upper[k] + 1, size=n_samples) for k in range(len(upper))]
             )
             for vector in draws:
-                kept.setdefault(self.space.decode(vector).key, vector)
+                genome = self.space.decode(vector)
+                if self.admits is not None and not self.admits(genome):
+                    continue
+                kept.setdefault(genome.key, vector)
                 if len(kept) == wanted:
                     return np.array(list(kept.values()), dtype=np.int64)
         return np.array(list(kept.values()), dtype=np.int64)
@@ -81,12 +85,15 @@ class CanonicalDuplicates(DuplicateElimination):  # type: ignore[misc]
 
     Offspring are also duplicates of every network the run has already evaluated (its
     history, see :meth:`remember`), so that each evaluation of the budget is a new network.
-    pymoo applies duplicate elimination only to the initial sample and to new offspring.
+    A network that ``admits`` rejects (``--exclude-dead``) counts as a duplicate too, so that
+    pymoo's mating draws other offspring in its place. pymoo applies duplicate elimination
+    only to the initial sample and to new offspring.
     """
 
-    def __init__(self, space: SearchSpace) -> None:
+    def __init__(self, space: SearchSpace, admits: Callable[[Genome], bool] | None = None) -> None:
         super().__init__()
         self.space = space
+        self.admits = admits
         self.history: set[str] = set()
 
     def remember(self, keys: Iterable[str]) -> None:
@@ -101,8 +108,9 @@ class CanonicalDuplicates(DuplicateElimination):  # type: ignore[misc]
         if other is not None:
             seen.update(self._key(o) for o in other)
         for i, individual in enumerate(pop):
-            key = self._key(individual)
-            if key in seen:
+            genome = self.space.decode(np.asarray(individual.X).astype(np.int64))
+            key = genome.key
+            if key in seen or (self.admits is not None and not self.admits(genome)):
                 is_duplicate[i] = True
             else:
                 seen.add(key)

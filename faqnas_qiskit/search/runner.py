@@ -23,7 +23,7 @@ import numpy as np
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
-from faqnas_qiskit.search.config import SearchConfig, objective_values
+from faqnas_qiskit.search.config import SearchConfig
 from faqnas_qiskit.search.operators import (
     CanonicalDuplicates,
     CanonicalSampling,
@@ -31,8 +31,16 @@ from faqnas_qiskit.search.operators import (
     ResampleMutation,
 )
 from faqnas_qiskit.search.pareto import non_dominated
+from faqnas_qiskit.search.results import (
+    Candidate,
+    VarianceSummary,
+    front_rows,
+    infrastructure_failure,
+    repeats_to_train,
+    score,
+)
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import ResultsStore, RunRow, StoredEvaluation, canonical_json
+from faqnas_qiskit.store import ResultsStore, RunRow, StoredEvaluation, StoreError, canonical_json
 
 __all__ = [
     "Candidate",
@@ -58,20 +66,6 @@ class MetricsProvider(Protocol):
     def __call__(self, genome: Genome, /) -> dict[str, Any]:
         """Metrics of ``genome``."""
         ...
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An evaluated candidate of a run, with its objective vector."""
-
-    key: str
-    evaluation: StoredEvaluation
-    objectives: tuple[float, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Whether training succeeded."""
-        return self.evaluation.ok
 
 
 @dataclass(frozen=True)
@@ -103,6 +97,7 @@ class SearchResult:
         task_s: Time spent in candidate tasks (training and scoring), seconds.
         metrics_s: Time spent computing cost metrics, seconds.
         trained: Candidates trained by this call (not read from the store).
+        variance: How much the architecture decides the validation accuracy (DESIGN §4.1).
     """
 
     run_id: str
@@ -114,6 +109,7 @@ class SearchResult:
     task_s: float
     metrics_s: float
     trained: int
+    variance: VarianceSummary
 
 
 class SearchObserver:
@@ -160,15 +156,6 @@ def training_key(config: SearchConfig) -> str:
             "target_column": config.target_column,
         }
     )
-
-
-INFRASTRUCTURE_ERRORS = ("KilledWorker: ",)
-"""Prefixes of stored errors that say nothing about the candidate (workers that died while
-evaluating it): a later run or ``--resume`` trains such a candidate again."""
-
-
-def _infrastructure_failure(stored: StoredEvaluation) -> bool:
-    return not stored.ok and (stored.error or "").startswith(INFRASTRUCTURE_ERRORS)
 
 
 @dataclass
@@ -239,6 +226,8 @@ class SearchRunner:
             raise
         if state.diverged:
             self.store.drop_generations(run_id, len(state.summaries))
+        variance = VarianceSummary.of(list(state.archive.values()), config.repeats)
+        self.store.put_run_summary(run_id, variance.to_dict())
         self.store.set_run_status(run_id, "finished")
         front = self._front(list(state.archive.values()))
         return SearchResult(
@@ -251,6 +240,7 @@ class SearchRunner:
             task_s=state.task_s,
             metrics_s=state.metrics_s,
             trained=state.trained,
+            variance=variance,
         )
 
     def _nsga2(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
@@ -262,10 +252,11 @@ class SearchRunner:
 
         space = config.space
         problem = GenomeProblem(space, len(config.objectives))
-        duplicates = CanonicalDuplicates(space)
+        admits = config.admits if config.exclude_dead else None
+        duplicates = CanonicalDuplicates(space, admits)
         algorithm = NSGA2(
             pop_size=config.population,
-            sampling=CanonicalSampling(space),
+            sampling=CanonicalSampling(space, admits),
             crossover=UniformCrossover(prob=config.crossover_prob),
             mutation=ResampleMutation(config.mutation_prob),
             eliminate_duplicates=duplicates,
@@ -310,14 +301,20 @@ class SearchRunner:
         """Random search (same budget) or exhaustive search, in chunks of ``population``."""
         space = config.space
         if config.strategy == "exhaustive":
-            genomes = list(space.networks())
+            genomes = [g for g in space.networks() if config.admits(g)]
         else:
             rng = np.random.default_rng(derive_seed(config.seed, "random"))
-            wanted = min(config.evaluation_budget, space.n_networks)
+            available = (
+                sum(1 for g in space.networks() if config.admits(g))
+                if config.exclude_dead
+                else space.n_networks
+            )
+            wanted = min(config.evaluation_budget, available)
             seen: dict[str, Genome] = {}
             while len(seen) < wanted:
                 genome = space.decode(space.sample_vectors(1, rng)[0])
-                seen.setdefault(genome.key, genome.canonical())
+                if config.admits(genome):
+                    seen.setdefault(genome.key, genome.canonical())
             genomes = list(seen.values())
         for generation, start in enumerate(range(0, len(genomes), config.population)):
             chunk = genomes[start : start + config.population]
@@ -340,48 +337,47 @@ class SearchRunner:
         training = training_key(config)
         found: dict[str, Candidate] = {}
         cached: list[StoredEvaluation] = []
-        pending: list[tuple[Genome, int]] = []
-        retried: set[str] = set()  # stored infrastructure failures, overwritten when retrained
+        pending: list[tuple[Genome, int, list[int]]] = []
         for genome in dict((g.key, g) for g in genomes).values():
             seed = derive_seed(config.seed, genome.key)
             stored = self.store.lookup(genome.key, self.dataset_name, training, seed)
-            if stored is not None and _infrastructure_failure(stored):
-                retried.add(genome.key)
-                state.diverged = True
-                stored = None
-            if stored is None:
-                pending.append((genome, seed))
+            todo = repeats_to_train(stored, config.repeats)
+            if stored is not None and any(
+                infrastructure_failure(row) for r in todo if (row := stored.repeat(r)) is not None
+            ):
+                state.diverged = True  # a stored dead-worker failure is retrained: a new path
+            if todo:
+                pending.append((genome, seed, todo))
             else:
+                assert stored is not None
                 cached.append(stored)
         self.observer.generation_started(generation, len(genomes), len(cached))
         for stored in cached:
-            candidate = self._candidate(stored, config)
+            candidate = score(stored, config)
             found[stored.key] = candidate
             self.observer.candidate_finished(candidate, cached=True)
         tasks = []
-        for genome, seed in pending:
+        for genome, seed, todo in pending:
             t0 = time.perf_counter()
             metrics = self.metrics(genome)
             state.metrics_s += time.perf_counter() - t0
-            tasks.append(CandidateTask(genome.key, seed, config.training, metrics))
+            tasks.append(
+                CandidateTask(
+                    genome.key,
+                    seed,
+                    config.training,
+                    metrics,
+                    repeats=tuple(todo),
+                    split_seed=config.seed,
+                )
+            )
         for outcome in self._outcomes(tasks):
             state.task_s += outcome.seconds
             state.trained += 1
-            stored = self.store.put_evaluation(
-                key=outcome.key,
-                dataset=self.dataset_name,
-                training=training,
-                seed=outcome.seed,
-                record=outcome.record,
-                error=outcome.error,
-                metrics=outcome.metrics,
-                weights=outcome.weights,
-                run_id=run_id,
-                replace_failed=outcome.key in retried,
-            )
+            stored = self._store_outcome(run_id, training, outcome)
             if outcome.error is not None:
                 log.warning("candidate %s failed: %s", outcome.key, outcome.error)
-            candidate = self._candidate(stored, config)
+            candidate = score(stored, config)
             found[outcome.key] = candidate
             self.observer.candidate_finished(candidate, cached=False)
         candidates = [found[g.key] for g in genomes]
@@ -402,14 +398,49 @@ class SearchRunner:
         )
         return candidates
 
+    def _store_outcome(
+        self, run_id: str, training: str, outcome: CandidateOutcome
+    ) -> StoredEvaluation:
+        """Commit each repeat of ``outcome`` (repeat 0 first: the others refer to its row)."""
+        stored = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
+        for result in sorted(outcome.repeats, key=lambda r: r.repeat):
+            if result.repeat == 0:
+                stored = self.store.put_evaluation(
+                    key=outcome.key,
+                    dataset=self.dataset_name,
+                    training=training,
+                    seed=outcome.seed,
+                    record=result.record,
+                    error=result.error,
+                    metrics=outcome.metrics,
+                    weights=result.weights,
+                    run_id=run_id,
+                    replace_failed=stored is not None and infrastructure_failure(stored),
+                )
+                continue
+            if stored is None:
+                raise StoreError(
+                    f"Repeat {result.repeat} of {outcome.key} must follow its repeat 0 in the "
+                    "store. Got no stored repeat 0 instead. Train repeat 0 with it."
+                )
+            row = stored.repeat(result.repeat)
+            self.store.put_repeat(
+                evaluation_id=stored.id,
+                repeat=result.repeat,
+                record=result.record,
+                error=result.error,
+                weights=result.weights,
+                run_id=run_id,
+                replace_failed=row is not None and infrastructure_failure(row),
+            )
+        fresh = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
+        if fresh is None:
+            raise StoreError(f"The evaluation of {outcome.key} must be readable once stored.")
+        return fresh
+
     def _outcomes(self, tasks: list[CandidateTask]) -> Iterator[CandidateOutcome]:
         if tasks:
             yield from self.evaluator.map(tasks)
-
-    def _candidate(self, stored: StoredEvaluation, config: SearchConfig) -> Candidate:
-        return Candidate(
-            stored.key, stored, objective_values(config.objectives, stored.record, stored.metrics)
-        )
 
     @staticmethod
     def _front(candidates: list[Candidate]) -> list[Candidate]:
@@ -426,7 +457,7 @@ class SearchRunner:
     ) -> list[Candidate]:
         front = self._front(list(state.archive.values()))
         ok = [c for c in state.archive.values() if c.ok]
-        best = max((float(c.evaluation.record["val_accuracy"]) for c in ok), default=None)  # type: ignore[index]
+        best = max((c.val.mean for c in ok if c.val is not None), default=None)
         lowest = min(
             (float(c.evaluation.metrics.get("quantum_flops", np.inf)) for c in ok), default=None
         )
@@ -460,28 +491,6 @@ class SearchRunner:
         return front
 
 
-def front_rows(front: Sequence[Candidate]) -> list[dict[str, Any]]:
-    """Flat rows of a front for tables, CSV and JSON."""
-    rows = []
-    for c in front:
-        record = c.evaluation.record or {}
-        metrics = c.evaluation.metrics
-        transpiled = metrics.get("transpiled", {}) or {}
-        rows.append(
-            {
-                "genome": c.key,
-                "val_accuracy": record.get("val_accuracy"),
-                "test_accuracy": record.get("test_accuracy"),
-                "quantum_flops": metrics.get("quantum_flops"),
-                "classical_flops": metrics.get("classical_flops"),
-                "params": (record.get("params_classical", 0) + record.get("params_quantum", 0)),
-                "two_qubit_gates": transpiled.get("two_qubit_gates"),
-                "predicted_qpu_s": transpiled.get("predicted_qpu_s"),
-            }
-        )
-    return rows
-
-
 def load_run(
     store: ResultsStore, run_id: str
 ) -> tuple[RunRow, SearchConfig, list[Candidate], list[Candidate]]:
@@ -502,8 +511,7 @@ def load_run(
     for key in keys:
         stored = store.lookup(key, run.dataset, training, derive_seed(config.seed, key))
         if stored is not None:
-            objectives = objective_values(config.objectives, stored.record, stored.metrics)
-            candidates.append(Candidate(key, stored, objectives))
+            candidates.append(score(stored, config))
     front = SearchRunner._front(candidates)
     front.sort(key=lambda c: (c.objectives, c.key))
     return run, config, candidates, front

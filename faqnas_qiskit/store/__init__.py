@@ -8,6 +8,7 @@ from faqnas_qiskit.store.sqlite import (
     ResultsStore,
     RunRow,
     StoredEvaluation,
+    StoredRepeat,
     StoreError,
     canonical_json,
 )
@@ -21,5 +22,6 @@ __all__ = [
     "RunRow",
     "StoreError",
     "StoredEvaluation",
+    "StoredRepeat",
     "canonical_json",
 ]

@@ -8,7 +8,12 @@ What it promises:
   lookup before training is a cross-run cache.
 * A file that is not a faqnas database, or has a newer schema, is refused before anything is
   written to it.
-* Rows, once written, are not changed, except a run's status and timestamps.
+* Evaluations and their repeats, once written, are not changed, except that a failure of the
+  infrastructure (a dead worker) is overwritten in place by the retrained result; a run's
+  status, timestamps and summary change as it progresses; a replay that takes another path
+  replaces the run's generations from the point where it diverged.
+* Repeat 0 of a candidate is its ``evaluations`` row (what stores before repeats held); repeats
+  r >= 1 are rows of ``repeats`` that refer to it.
 * One writer (the search coordinator); readers in other processes see committed rows while it
   writes (WAL).
 """
@@ -21,7 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +42,11 @@ __all__ = [
     "RunRow",
     "StoreError",
     "StoredEvaluation",
+    "StoredRepeat",
 ]
 
 APPLICATION_ID = 0x46514E53  # "FQNS"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RUN_STATUSES = ("running", "interrupted", "finished", "failed")
 
 _MIGRATIONS: dict[int, str] = {
@@ -131,6 +137,26 @@ _MIGRATIONS: dict[int, str] = {
     DROP TABLE hardware_jobs;
     ALTER TABLE hardware_jobs_v3 RENAME TO hardware_jobs;
     """,
+    # repeated evaluation (DESIGN §4.1): repeat 0 stays the evaluations row; a run's summary
+    # (the variance share of its candidates) is written when it finishes
+    4: """
+    CREATE TABLE repeats (
+        evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+        repeat INTEGER NOT NULL CHECK (repeat >= 1),
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        error TEXT,
+        record TEXT,
+        weights BLOB,
+        run_id TEXT,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (evaluation_id, repeat)
+    );
+    CREATE TABLE run_summaries (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id),
+        summary TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 }
 
 LEGACY_SAMPLES = -1
@@ -156,8 +182,30 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class StoredRepeat:
+    """Repeat r >= 1 of a stored evaluation: ``record`` is an EvaluationRecord's JSON when ok."""
+
+    evaluation_id: int
+    repeat: int
+    status: str
+    error: str | None
+    record: dict[str, Any] | None
+    run_id: str | None
+    created_at: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether training succeeded."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
 class StoredEvaluation:
-    """One stored evaluation: ``record`` is the JSON form of an EvaluationRecord when ok."""
+    """One stored evaluation: ``record`` is the JSON form of an EvaluationRecord when ok.
+
+    The row itself is repeat 0; ``repeats`` holds the stored repeats r >= 1 in repeat order
+    (not necessarily contiguous while a top-up is being written).
+    """
 
     id: int
     key: str
@@ -170,11 +218,18 @@ class StoredEvaluation:
     metrics: dict[str, Any]
     run_id: str | None
     created_at: float
+    repeats: tuple[StoredRepeat, ...] = ()
 
     @property
     def ok(self) -> bool:
         """Whether training succeeded."""
         return self.status == "ok"
+
+    def repeat(self, index: int) -> StoredRepeat | StoredEvaluation | None:
+        """Repeat ``index`` (0 is this row), or None when it is not stored."""
+        if index == 0:
+            return self
+        return next((r for r in self.repeats if r.repeat == index), None)
 
 
 @dataclass(frozen=True)
@@ -375,7 +430,68 @@ class ResultsStore:
             "SELECT * FROM evaluations WHERE key = ? AND dataset = ? AND training = ? AND seed = ?",
             (key, dataset, training, seed),
         ).fetchone()
-        return None if row is None else _evaluation(row)
+        return None if row is None else self._with_repeats(_evaluation(row))
+
+    def _with_repeats(self, evaluation: StoredEvaluation) -> StoredEvaluation:
+        rows = self._db.execute(
+            "SELECT * FROM repeats WHERE evaluation_id = ? ORDER BY repeat", (evaluation.id,)
+        ).fetchall()
+        if not rows:
+            return evaluation
+        return replace(evaluation, repeats=tuple(_repeat(r) for r in rows))
+
+    def put_repeat(
+        self,
+        *,
+        evaluation_id: int,
+        repeat: int,
+        record: dict[str, Any] | None,
+        error: str | None,
+        weights: bytes | None,
+        run_id: str | None,
+        replace_failed: bool = False,
+    ) -> None:
+        """Commit repeat ``repeat`` (>= 1) of a stored evaluation now (first write wins).
+
+        ``replace_failed`` overwrites a stored failure in place, as in :meth:`put_evaluation`.
+        """
+        if repeat < 1:
+            raise StoreError(
+                f"The 'repeat' of a repeats row must be at least 1. Got {repeat} instead. "
+                "Repeat 0 is the evaluation row itself (put_evaluation)."
+            )
+        status = "ok" if record is not None else "failed"
+        result = (
+            status,
+            error,
+            None if record is None else canonical_json(record),
+            weights,
+            run_id,
+            time.time(),
+        )
+        with self._transaction():
+            if replace_failed:
+                self._db.execute(
+                    "UPDATE repeats SET status = ?, error = ?, record = ?, weights = ?, "
+                    "run_id = ?, created_at = ? WHERE evaluation_id = ? AND repeat = ? AND "
+                    "status = 'failed'",
+                    (*result, evaluation_id, repeat),
+                )
+            self._db.execute(
+                "INSERT OR IGNORE INTO repeats (evaluation_id, repeat, status, error, record, "
+                "weights, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (evaluation_id, repeat, *result),
+            )
+
+    def repeat_weights(self, evaluation_id: int, repeat: int) -> bytes | None:
+        """Trained weights of repeat ``repeat`` of an evaluation (0: :meth:`weights`)."""
+        if repeat == 0:
+            return self.weights(evaluation_id)
+        row = self._db.execute(
+            "SELECT weights FROM repeats WHERE evaluation_id = ? AND repeat = ?",
+            (evaluation_id, repeat),
+        ).fetchone()
+        return None if row is None else row[0]
 
     def put_evaluation(
         self,
@@ -424,7 +540,8 @@ class ResultsStore:
                 (*candidate, *result),
             )
         stored = self.lookup(key, dataset, training, seed)
-        assert stored is not None
+        if stored is None:  # the row was just written in this connection
+            raise StoreError(f"The evaluation of {key} must be readable after it is written.")
         return stored
 
     def weights(self, evaluation_id: int) -> bytes | None:
@@ -442,7 +559,30 @@ class ResultsStore:
             rows = self._db.execute(
                 "SELECT * FROM evaluations WHERE dataset = ? ORDER BY id", (dataset,)
             )
-        return [_evaluation(r) for r in rows]
+        evaluations = [_evaluation(r) for r in rows]
+        repeats: dict[int, list[StoredRepeat]] = {}
+        for row in self._db.execute("SELECT * FROM repeats ORDER BY evaluation_id, repeat"):
+            repeats.setdefault(row["evaluation_id"], []).append(_repeat(row))
+        return [
+            replace(e, repeats=tuple(repeats[e.id])) if e.id in repeats else e for e in evaluations
+        ]
+
+    # -------------------------------------------------------------------------- run summaries
+    def put_run_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Store (or replace) a run's summary, e.g. the variance share of its candidates."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO run_summaries (run_id, summary, updated_at) "
+                "VALUES (?, ?, ?)",
+                (run_id, canonical_json(summary), time.time()),
+            )
+
+    def run_summary(self, run_id: str) -> dict[str, Any] | None:
+        """A run's stored summary, or None."""
+        row = self._db.execute(
+            "SELECT summary FROM run_summaries WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def count_evaluations(self) -> int:
         """Number of stored evaluations."""
@@ -620,7 +760,7 @@ class ResultsStore:
         row = self._db.execute(
             "SELECT * FROM evaluations WHERE id = ?", (evaluation_id,)
         ).fetchone()
-        return None if row is None else _evaluation(row)
+        return None if row is None else self._with_repeats(_evaluation(row))
 
 
 def _hardware_row(row: sqlite3.Row) -> HardwareJobRow:
@@ -652,6 +792,18 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         row["seed"],
         json.loads(row["config"]),
         json.loads(row["versions"]),
+    )
+
+
+def _repeat(row: sqlite3.Row) -> StoredRepeat:
+    return StoredRepeat(
+        evaluation_id=row["evaluation_id"],
+        repeat=row["repeat"],
+        status=row["status"],
+        error=row["error"],
+        record=None if row["record"] is None else json.loads(row["record"]),
+        run_id=row["run_id"],
+        created_at=row["created_at"],
     )
 
 

@@ -161,7 +161,7 @@ class _KillingEvaluator:
         for task in tasks:
             if task.key == self.doomed:
                 error = "KilledWorker: 4 workers died while evaluating this candidate"
-                yield CandidateOutcome(task.key, task.seed, None, error, None, task.metrics, 0.1)
+                yield CandidateOutcome.failed(task, error, 0.1)
             else:
                 yield run_candidate(task, self.data)
 
