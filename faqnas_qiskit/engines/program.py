@@ -128,6 +128,7 @@ _TORCH_FUNCTIONS: dict[str, Any] = {
     "sign": torch.sign,
     "conjugate": lambda x: x,  # real parameter values
     "re": lambda x: x,
+    "im": torch.zeros_like,
 }
 
 
@@ -159,8 +160,11 @@ def _expression(angle: ParameterExpression, position: dict[Parameter, int]) -> _
     parameters = sorted(angle.parameters, key=lambda p: position[p])
     expr = angle.sympify()
     by_name = {str(symbol): symbol for symbol in expr.free_symbols}
-    symbols = [by_name.get(p.name, sympy.Symbol(p.name)) for p in parameters]
-    function = sympy.lambdify(symbols, sympy.re(expr), modules=[_TORCH_FUNCTIONS, "math"])
+    # real symbols: parameter values are real, so sympy keeps re()/im() out of the expression
+    real = [sympy.Symbol(f"v{i}", real=True) for i in range(len(parameters))]
+    pairs = zip(parameters, real, strict=True)
+    expr = expr.subs({by_name[p.name]: r for p, r in pairs if p.name in by_name})
+    function = sympy.lambdify(real, expr, modules=[_TORCH_FUNCTIONS, "math"])
     return _Expression(function, tuple(position[p] for p in parameters))
 
 
@@ -627,6 +631,8 @@ class CircuitProgram:
 
         def evaluate(expr: _Expression, shape: tuple[int, ...]) -> torch.Tensor:
             out = expr.function(*(value(i) for i in expr.indices))
+            if isinstance(out, torch.Tensor) and out.is_complex():
+                out = out.real
             out = torch.as_tensor(out, dtype=batched.dtype, device=batched.device)
             return torch.broadcast_to(out, shape)
 
