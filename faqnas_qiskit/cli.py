@@ -729,9 +729,10 @@ def _print_front(rows: list[dict[str, object]], variance: Any = None) -> None:
             f"{_fmt(r['params'], 'd'):>7s} {_fmt(r['two_qubit_gates'], 'd'):>8s} "
             f"{_fmt(r['predicted_qpu_s'], '.2f'):>8s}"
         )
+    spread = any(r.get("val_sd") is not None for r in rows)
     print(
-        "accuracies: mean±sd over n repeats; FLOPs per sample; params: classical + effective "
-        "quantum weights"
+        ("accuracies: mean±sd over n repeats" if spread else "accuracies: one evaluation each")
+        + "; FLOPs per sample; params: classical + effective quantum weights"
     )
     if dead:
         print(

@@ -40,7 +40,14 @@ from faqnas_qiskit.search.results import (
     score,
 )
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import ResultsStore, RunRow, StoredEvaluation, StoreError, canonical_json
+from faqnas_qiskit.store import (
+    RepeatRow,
+    ResultsStore,
+    RunRow,
+    StoredEvaluation,
+    StoreError,
+    canonical_json,
+)
 
 __all__ = [
     "Candidate",
@@ -401,38 +408,39 @@ class SearchRunner:
     def _store_outcome(
         self, run_id: str, training: str, outcome: CandidateOutcome
     ) -> StoredEvaluation:
-        """Commit each repeat of ``outcome`` (repeat 0 first: the others refer to its row)."""
+        """Commit every repeat of ``outcome`` in one transaction (all or nothing)."""
         stored = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
-        for result in sorted(outcome.repeats, key=lambda r: r.repeat):
-            if result.repeat == 0:
-                stored = self.store.put_evaluation(
-                    key=outcome.key,
-                    dataset=self.dataset_name,
-                    training=training,
-                    seed=outcome.seed,
-                    record=result.record,
-                    error=result.error,
-                    metrics=outcome.metrics,
-                    weights=result.weights,
-                    run_id=run_id,
-                    replace_failed=stored is not None and infrastructure_failure(stored),
-                )
-                continue
-            if stored is None:
-                raise StoreError(
-                    f"Repeat {result.repeat} of {outcome.key} must follow its repeat 0 in the "
-                    "store. Got no stored repeat 0 instead. Train repeat 0 with it."
-                )
-            row = stored.repeat(result.repeat)
-            self.store.put_repeat(
-                evaluation_id=stored.id,
-                repeat=result.repeat,
-                record=result.record,
-                error=result.error,
-                weights=result.weights,
+        first = next((r for r in outcome.repeats if r.repeat == 0), None)
+        others = [
+            RepeatRow(r.repeat, r.record, r.error, r.weights)
+            for r in outcome.repeats
+            if r.repeat != 0
+        ]
+        # a stored failure is overwritten only when its workers died (the candidate was fine)
+        retried = stored is not None and any(
+            row is not None and infrastructure_failure(row)
+            for row in (stored.repeat(r.repeat) for r in outcome.repeats)
+        )
+        if first is not None:
+            return self.store.put_evaluation(
+                key=outcome.key,
+                dataset=self.dataset_name,
+                training=training,
+                seed=outcome.seed,
+                record=first.record,
+                error=first.error,
+                metrics=outcome.metrics,
+                weights=first.weights,
                 run_id=run_id,
-                replace_failed=row is not None and infrastructure_failure(row),
+                replace_failed=retried,
+                repeats=others,
             )
+        if stored is None:
+            raise StoreError(
+                f"Repeats of {outcome.key} must follow its repeat 0 in the store. Got no stored "
+                "repeat 0 instead. Train repeat 0 with them."
+            )
+        self.store.put_repeats(stored.id, others, run_id=run_id, replace_failed=retried)
         fresh = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
         if fresh is None:
             raise StoreError(f"The evaluation of {outcome.key} must be readable once stored.")

@@ -24,7 +24,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "GenerationRow",
     "HardwareJobRow",
+    "RepeatRow",
     "ResultsStore",
     "RunRow",
     "StoreError",
@@ -179,6 +180,16 @@ class RunRow:
     seed: int
     config: dict[str, Any]
     versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RepeatRow:
+    """Repeat r >= 1 of an evaluation, to be written: a record (JSON) or an error."""
+
+    repeat: int
+    record: dict[str, Any] | None
+    error: str | None
+    weights: bytes | None
 
 
 @dataclass(frozen=True)
@@ -440,48 +451,51 @@ class ResultsStore:
             return evaluation
         return replace(evaluation, repeats=tuple(_repeat(r) for r in rows))
 
-    def put_repeat(
+    def put_repeats(
         self,
-        *,
         evaluation_id: int,
-        repeat: int,
-        record: dict[str, Any] | None,
-        error: str | None,
-        weights: bytes | None,
+        repeats: Sequence[RepeatRow],
+        *,
         run_id: str | None,
         replace_failed: bool = False,
     ) -> None:
-        """Commit repeat ``repeat`` (>= 1) of a stored evaluation now (first write wins).
+        """Commit repeats r >= 1 of a stored evaluation in one transaction (first write wins).
 
-        ``replace_failed`` overwrites a stored failure in place, as in :meth:`put_evaluation`.
+        ``replace_failed`` overwrites stored failures of these repeats in place, as in
+        :meth:`put_evaluation`.
         """
-        if repeat < 1:
+        with self._transaction():
+            for row in repeats:
+                self._write_repeat(evaluation_id, row, run_id, replace_failed)
+
+    def _write_repeat(
+        self, evaluation_id: int, row: RepeatRow, run_id: str | None, replace_failed: bool
+    ) -> None:
+        if row.repeat < 1:
             raise StoreError(
-                f"The 'repeat' of a repeats row must be at least 1. Got {repeat} instead. "
+                f"The 'repeat' of a repeats row must be at least 1. Got {row.repeat} instead. "
                 "Repeat 0 is the evaluation row itself (put_evaluation)."
             )
-        status = "ok" if record is not None else "failed"
         result = (
-            status,
-            error,
-            None if record is None else canonical_json(record),
-            weights,
+            "ok" if row.record is not None else "failed",
+            row.error,
+            None if row.record is None else canonical_json(row.record),
+            row.weights,
             run_id,
             time.time(),
         )
-        with self._transaction():
-            if replace_failed:
-                self._db.execute(
-                    "UPDATE repeats SET status = ?, error = ?, record = ?, weights = ?, "
-                    "run_id = ?, created_at = ? WHERE evaluation_id = ? AND repeat = ? AND "
-                    "status = 'failed'",
-                    (*result, evaluation_id, repeat),
-                )
+        if replace_failed:
             self._db.execute(
-                "INSERT OR IGNORE INTO repeats (evaluation_id, repeat, status, error, record, "
-                "weights, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (evaluation_id, repeat, *result),
+                "UPDATE repeats SET status = ?, error = ?, record = ?, weights = ?, "
+                "run_id = ?, created_at = ? WHERE evaluation_id = ? AND repeat = ? AND "
+                "status = 'failed'",
+                (*result, evaluation_id, row.repeat),
             )
+        self._db.execute(
+            "INSERT OR IGNORE INTO repeats (evaluation_id, repeat, status, error, record, "
+            "weights, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (evaluation_id, row.repeat, *result),
+        )
 
     def repeat_weights(self, evaluation_id: int, repeat: int) -> bytes | None:
         """Trained weights of repeat ``repeat`` of an evaluation (0: :meth:`weights`)."""
@@ -506,12 +520,15 @@ class ResultsStore:
         weights: bytes | None,
         run_id: str | None,
         replace_failed: bool = False,
+        repeats: Sequence[RepeatRow] = (),
     ) -> StoredEvaluation:
         """Commit one evaluation now (``record`` None and ``error`` set for a failure).
 
         An existing row for the same candidate is kept (first write wins) and returned, unless
         ``replace_failed`` is set and that row is a failure: then it is overwritten in place
-        (same id), for failures of the infrastructure rather than of the candidate.
+        (same id), for failures of the infrastructure rather than of the candidate. ``repeats``
+        (r >= 1) are written in the same transaction, so a candidate's repeats trained together
+        are stored together or not at all.
         """
         status = "ok" if record is not None else "failed"
         candidate = (key, dataset, training, seed)
@@ -539,6 +556,14 @@ class ResultsStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*candidate, *result),
             )
+            if repeats:
+                (evaluation_id,) = self._db.execute(
+                    "SELECT id FROM evaluations WHERE key = ? AND dataset = ? AND training = ? "
+                    "AND seed = ?",
+                    candidate,
+                ).fetchone()
+                for row in repeats:
+                    self._write_repeat(evaluation_id, row, run_id, replace_failed)
         stored = self.lookup(key, dataset, training, seed)
         if stored is None:  # the row was just written in this connection
             raise StoreError(f"The evaluation of {key} must be readable after it is written.")
