@@ -15,6 +15,7 @@ live gradient seen and any disagreement (exit status 1 if there is one).
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -31,6 +32,12 @@ THRESHOLD = 1e-12
 def _qubits(text: str) -> tuple[int, ...]:
     low, _, high = text.partition("-")
     return tuple(range(int(low), int(high or low) + 1))
+
+
+def _readout(
+    simulator: HQNNSimulator, features: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    return simulator.expectations(features, weights)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.rand(genome.n_weights, generator=generator, dtype=torch.float64) * 2 - 1
         ) * math.pi
         jacobian = torch.autograd.functional.jacobian(
-            lambda w: simulator.expectations(features, w), theta, vectorize=True
+            functools.partial(_readout, simulator, features), theta, vectorize=True
         )  # (batch, n, n_weights)
         column_max = jacobian.abs().reshape(-1, genome.n_weights).amax(dim=0)
         by_autograd = {int(i) for i in torch.nonzero(column_max < THRESHOLD).flatten()}
@@ -75,19 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         dead += len(by_analysis)
     seconds = time.perf_counter() - started
     no_live = sum(1 for g in space.networks() if len(genome_dead_weights(g)) == g.n_weights)
-    print(
-        f"# Dead-weight analysis against autograd ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"
-    )
-    print(
-        "command: python benchmarks/dead_weights.py "
-        + " ".join(sys.argv[1:] if argv is None else argv)
-    )
-    print(
-        f"networks checked: {networks} (qubits {args.qubits[0]}-{args.qubits[-1]}), {weights} weights"
-    )
-    print(
-        f"dead weights: {dead} ({100 * dead / max(weights, 1):.1f}%); networks with no live weight: {no_live}"
-    )
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"# Dead-weight analysis against autograd ({stamp})")
+    given = sys.argv[1:] if argv is None else argv
+    print("command: python benchmarks/dead_weights.py " + " ".join(given))
+    span = f"qubits {args.qubits[0]}-{args.qubits[-1]}"
+    print(f"networks checked: {networks} ({span}), {weights} weights")
+    share = 100 * dead / max(weights, 1)
+    print(f"dead weights: {dead} ({share:.1f}%); networks with no live weight: {no_live}")
     print(f"smallest live gradient (max over outputs and samples): {smallest_live:.3g}")
     print(f"disagreements: {len(disagreements)}; wall time {seconds:.0f} s")
     for key, autograd, analysis in disagreements[:20]:
