@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-metrics", action="store_true", help="skip the cost metrics (FLOPs, transpiled counts)"
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_cache_option(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     inspect_ = commands.add_parser(
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect_.add_argument("--draw", action="store_true", help="draw the circuit as text")
     inspect_.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_cache_option(inspect_)
     inspect_.set_defaults(handler=_cmd_inspect)
 
     search = commands.add_parser(
@@ -247,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(search)
     _add_training_options(search)
     search.add_argument("--json", action="store_true", help="print the final front as JSON")
+    _add_cache_option(search)
     search.set_defaults(handler=_cmd_search)
 
     runs = commands.add_parser(
@@ -291,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_option(report)
     report.set_defaults(handler=_cmd_report)
     _add_hardware_parsers(commands)
+    _add_atlas_parser(commands)
     return parser
 
 
@@ -374,10 +378,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     metrics: dict[str, Any] = {}
     if not args.no_metrics:
-        from faqnas_qiskit.metrics import MetricsCache
-
         metrics = (
-            MetricsCache()
+            _metrics_cache(args)
             .metrics(
                 genome,
                 dataset.n_features,
@@ -469,7 +471,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from faqnas_qiskit.circuits import build_circuit, effective_weights, genome_dead_weights
-    from faqnas_qiskit.metrics import MetricsCache
     from faqnas_qiskit.space import Genome
 
     genome = Genome.parse(args.genome)
@@ -495,7 +496,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         name, n_features, n_classes = dataset.name, dataset.n_features, dataset.n_classes
         n_train, test_size = int(dataset.x_train.shape[0]), int(dataset.x_test.shape[0])
     samples = args.samples if args.samples is not None else test_size
-    metrics = MetricsCache().metrics(
+    metrics = _metrics_cache(args).metrics(
         genome,
         n_features,
         n_classes,
@@ -805,7 +806,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         store = None
     dataset = config.load_data()
-    compute, settings = search_metrics(config, dataset)  # checks the target; nothing stored yet
+    # checks the target; nothing stored yet
+    compute, settings = search_metrics(config, dataset, cache=_metrics_cache(args))
     evaluator: Any = SerialEvaluator(dataset, torch_threads=args.threads)
     if args.workers is not None or args.scheduler is not None:
         from faqnas_qiskit.search.distributed import DaskEvaluator
@@ -1219,6 +1221,246 @@ def _cmd_backends(args: argparse.Namespace) -> int:
             f"{_fmt(p.limits.max_qpu_seconds, '.0f'):>9s}  {p.description}"
         )
     print("A path to a .toml file with the same fields works as --backend too.")
+    return 0
+
+
+CACHE_ENV = "FAQNAS_CACHE"
+
+
+def _add_cache_option(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cache",
+        metavar="PATH",
+        help=(
+            f"the machine's metrics cache, a SQLite file shared by every store (default: "
+            f"${CACHE_ENV}, else $XDG_CACHE_HOME/faqnas/metrics.db or ~/.cache/faqnas/metrics.db)"
+        ),
+    )
+    where.add_argument(
+        "--no-cache", action="store_true", help="compute every metric afresh, cache nothing"
+    )
+
+
+def _cost_cache(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The machine's cost cache of ``--cache`` / ``$FAQNAS_CACHE`` / the user's cache folder."""
+    from faqnas_qiskit.metrics import CostCache, default_cache_path
+
+    path = args.cache or default_cache_path(os.environ)
+    return CostCache(os.path.expanduser(str(path)))
+
+
+def _metrics_cache(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """A metrics cache over the machine's cost cache (none with ``--no-cache``)."""
+    from faqnas_qiskit.metrics import MetricsCache
+
+    if getattr(args, "no_cache", False):
+        return MetricsCache()
+    return MetricsCache(persistent=_cost_cache(args))
+
+
+def _add_atlas_parser(commands: Any) -> None:
+    atlas = commands.add_parser(
+        "atlas",
+        help="cost every network of the space on a target, or report how FLOPs rank that cost",
+        description=(
+            "Fill the machine's metrics cache with the genome-level cost of every network of "
+            "the space (8,640) or of a sub-space on an IBM target (and on Aer): F_Q, effective "
+            "parameters, transpiled counts, two-qubit depth, scheduled duration, QPU seconds "
+            "per sample and shot. Resumable: a killed run continues where it stopped. With "
+            "--report, write how well F_Q, F_Q + F_C and the parameter count rank two-qubit "
+            "gates, two-qubit depth, duration and predicted QPU seconds (Spearman, Kendall), "
+            "overall, by embedding and by qubit count, with plots, for every target given."
+        ),
+    )
+    atlas.add_argument(
+        "--target",
+        help="fake IBM backend (default: fake_fez); with --report a comma-separated list "
+        "(default: every target with an atlas)",
+    )
+    atlas.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    atlas.add_argument(
+        "--optimization-level", type=int, default=1, help="preset pass manager level (default: 1)"
+    )
+    atlas.add_argument(
+        "--seed-transpiler", type=int, default=0, help="transpiler seed (default: 0)"
+    )
+    _add_cache_option(atlas)
+    sub = atlas.add_argument_group("sub-space (default: the whole space, 8,640 networks)")
+    sub.add_argument("--qubits", help="e.g. 2-4 or 2,3,5")
+    sub.add_argument("--depth", help="e.g. 1-2")
+    sub.add_argument("--embedding", help="angle, amplitude or both (comma-separated)")
+    sub.add_argument("--entangler", help="cx, cz or both")
+    sub.add_argument("--topology", help="linear, circular or both")
+    sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
+    sub.add_argument(
+        "--exclude-dead", action="store_true", help="leave out networks without a trainable weight"
+    )
+    report = atlas.add_argument_group("report")
+    report.add_argument("--report", action="store_true", help="write the correlation report")
+    report.add_argument("--out", help="report folder (default: faqnas-atlas)")
+    report.add_argument("--features", type=int, default=4, help="input width for F_C (default: 4)")
+    report.add_argument("--classes", type=int, default=3, help="classes for F_C (default: 3)")
+    report.add_argument(
+        "--samples", type=int, default=30, help="circuits per job for QPU seconds (default: 30)"
+    )
+    report.add_argument("--shots", type=int, default=1024, help="shots per circuit (default: 1024)")
+    fmt = atlas.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the atlas (or report) as JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the atlas as CSV")
+    atlas.set_defaults(handler=_cmd_atlas)
+
+
+class _AtlasProgress:
+    """A progress bar with ETA on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, target: str) -> None:
+        import time
+
+        self.target = target
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.clock = time.monotonic
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty or total == 0:
+            return
+        elapsed = self.clock() - self.started
+        eta = elapsed / done * (total - done) if done else float("nan")
+        width = 30
+        filled = int(width * done / total)
+        shown = "--:--" if eta != eta else f"{int(eta) // 60:d}:{int(eta) % 60:02d}"
+        end = "\n" if done == total else ""
+        print(
+            f"\r{self.target} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+            f"{done / total:4.0%} ETA {shown}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _cmd_atlas(args: argparse.Namespace) -> int:
+    import csv
+
+    from faqnas_qiskit.metrics import (
+        atlas_networks,
+        atlas_rows,
+        build_atlas_report,
+        canonical_target_name,
+        fill_atlas,
+        write_atlas_report,
+    )
+    from faqnas_qiskit.metrics.atlas import PROXIES
+
+    cache = _cost_cache(args)
+    if getattr(args, "no_cache", False) or not cache.usable:
+        raise ConfigError(
+            invalid(
+                "cache",
+                "a writable SQLite file (the atlas lives in it)",
+                "none" if args.no_cache else str(cache.path),
+                "Pass --cache PATH to a writable place.",
+                what="option",
+            )
+        )
+    level, seed = args.optimization_level, args.seed_transpiler
+    if args.report:
+        if args.target:
+            names = [canonical_target_name(t) for t in args.target.split(",") if t.strip()]
+        else:
+            names = [t for t, lv, sd, _ in cache.targets() if (lv, sd) == (level, seed)]
+            names = [t for t in names if t != "aer"]
+        atlases = {}
+        for name in names:
+            entries = cache.entries(name, level, seed)
+            if not entries:
+                raise ConfigError(
+                    invalid(
+                        "target",
+                        f"a target with an atlas at optimization level {level}, seed {seed}",
+                        name,
+                        f"Run 'faqnas atlas --target {name}' first.",
+                        what="option",
+                    )
+                )
+            atlases[name] = atlas_rows(
+                entries,
+                n_features=args.features,
+                n_classes=args.classes,
+                samples=args.samples,
+                shots=args.shots,
+            )
+        if not atlases:
+            raise ConfigError(
+                invalid(
+                    "target",
+                    "a target with an atlas in the cache",
+                    "none",
+                    "Run 'faqnas atlas --target fake_fez' first.",
+                    what="option",
+                )
+            )
+        settings = {
+            "features": args.features,
+            "classes": args.classes,
+            "samples": args.samples,
+            "shots": args.shots,
+            "optimization level": level,
+            "seed": seed,
+        }
+        report = build_atlas_report(atlases, settings=settings)
+        written = write_atlas_report(report, atlases, args.out or "faqnas-atlas")
+        if args.json:
+            print(json.dumps(report.to_dict(), sort_keys=True))
+            return 0
+        print(f"{'proxy':17s} {'cost':9s} " + " ".join(f"{t:>17s}" for t in report.targets))
+        for proxy in PROXIES:
+            for cost in ("2q gates", "2q depth", "duration", "QPU s"):
+                cells = []
+                for target in report.targets:
+                    c = report.correlation(target, proxy, cost)
+                    rho = "-" if c is None or c.spearman is None else f"{c.spearman:+.3f}"
+                    tau = "-" if c is None or c.kendall is None else f"{c.kendall:+.3f}"
+                    cells.append(f"{rho:>8s}/{tau:>8s}")
+                print(f"{proxy:17s} {cost:9s} " + " ".join(cells))
+        networks = ", ".join(f"{t} {n:,}" for t, n in report.networks.items())
+        print(f"Spearman/Kendall over {networks} networks; wrote {written['md']}")
+        return 0
+    genomes = atlas_networks(_space(args), exclude_dead=args.exclude_dead)
+    target = args.target or "fake_fez"
+    summary = fill_atlas(
+        genomes,
+        cache,
+        target=target,
+        optimization_level=level,
+        seed_transpiler=seed,
+        workers=args.workers,
+        progress=None if args.json or args.csv else _AtlasProgress(target),
+    )
+    if args.json or args.csv:
+        wanted = {g.key for g in genomes}
+        rows = [
+            e.to_dict() for e in cache.entries(summary.target, level, seed) if e.genome in wanted
+        ]
+        if args.json:
+            print(json.dumps({"summary": summary.to_dict(), "networks": rows}, sort_keys=True))
+            return 0
+        fields = list(rows[0]) if rows else ["genome"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(
+            {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()}
+            for r in rows
+        )
+        return 0
+    print(
+        f"{summary.target}: {summary.total:,} networks, {summary.cached:,} already cached, "
+        f"{summary.computed:,} computed in {summary.wall_s:.1f} s on {args.workers} "
+        f"worker{'s' if args.workers > 1 else ''}"
+        + (f", {summary.too_large:,} too large for the target" if summary.too_large else "")
+        + f"; cache {cache.path}"
+    )
     return 0
 
 

@@ -9,6 +9,12 @@ Quick use::
     m = cache.metrics(genome, 4, 3, n_train=90, epochs=5, samples=30)
     m.quantum_flops, m.transpiled.two_qubit_gates, m.transpiled.predicted_qpu_s
     m.to_dict()                                  # JSON-ready
+
+The machine's cost atlas (a SQLite file shared by every store and process)::
+
+    from faqnas_qiskit.metrics import CostCache, MetricsCache
+
+    cache = MetricsCache(persistent=CostCache("~/.cache/faqnas/metrics.db"))
 """
 
 from faqnas_qiskit.metrics.architecture import (
@@ -19,6 +25,27 @@ from faqnas_qiskit.metrics.architecture import (
     flops_and_params,
     flops_formulas_hold,
     metrics_function,
+)
+from faqnas_qiskit.metrics.atlas import (
+    AtlasReport,
+    AtlasRow,
+    FillSummary,
+    RankCorrelation,
+    atlas_networks,
+    atlas_rows,
+    build_atlas_report,
+    fill_atlas,
+    rank_correlations,
+    write_atlas_report,
+)
+from faqnas_qiskit.metrics.cache import (
+    CACHE_ENV,
+    CostCache,
+    CostEntry,
+    canonical_target_name,
+    compute_entry,
+    default_cache_path,
+    software_versions,
 )
 from faqnas_qiskit.metrics.flops import (
     FlopCounts,
@@ -55,6 +82,7 @@ from faqnas_qiskit.metrics.transpiled import (
 
 __all__ = [
     "AER_TARGET",
+    "CACHE_ENV",
     "DEFAULT_AER_OPTIMIZATION_LEVEL",
     "DEFAULT_JOB_OVERHEAD_S",
     "DEFAULT_OPTIMIZATION_LEVEL",
@@ -64,18 +92,31 @@ __all__ = [
     "FORMULA_PROBES",
     "USAGE_SOURCE",
     "ArchitectureMetrics",
+    "AtlasReport",
+    "AtlasRow",
     "CircuitCounts",
+    "CostCache",
+    "CostEntry",
+    "FillSummary",
     "FlopCounts",
     "MetricsCache",
     "MetricsSettings",
+    "RankCorrelation",
     "TargetInfo",
     "TranspiledMetrics",
     "architecture_metrics",
+    "atlas_networks",
+    "atlas_rows",
+    "build_atlas_report",
+    "canonical_target_name",
     "classical_flops",
     "classical_flops_formula",
+    "compute_entry",
     "count_flops",
     "count_transpiled",
+    "default_cache_path",
     "estimator_executions",
+    "fill_atlas",
     "flops_and_params",
     "flops_formulas_hold",
     "ibm_target_names",
@@ -83,8 +124,11 @@ __all__ = [
     "predicted_qpu_seconds",
     "quantum_flops",
     "quantum_flops_formula",
+    "rank_correlations",
+    "software_versions",
     "training_flops",
     "training_flops_formula",
     "training_flops_per_sample",
     "transpiled_metrics",
+    "write_atlas_report",
 ]

@@ -8,6 +8,11 @@ profiler in the tests on more than a hundred genomes, and a :class:`MetricsCache
 again at run time (once per input/output width, on two probe genomes that exercise every
 term) and falls back to the profiler, with a warning, if the installed torch counts differently.
 ``count_with_profiler=True`` profiles every genome instead.
+
+Given a persistent :class:`~faqnas_qiskit.metrics.cache.CostCache` (the machine's cost atlas),
+a :class:`MetricsCache` reads each genome's transpiled counts and the outcome of the formula
+check from it before computing them, and writes what it computes: a warm cache needs neither the
+fake backend nor the profiler, and returns records equal to freshly computed ones.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from faqnas_qiskit.circuits import build_circuit
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.metrics.cache import CostCache, CostEntry, canonical_target_name, compute_entry
 from faqnas_qiskit.metrics.flops import (
     FlopCounts,
     classical_flops_formula,
@@ -36,6 +42,7 @@ from faqnas_qiskit.metrics.transpiled import (
     DEFAULT_SEED_TRANSPILER,
     DEFAULT_TARGET,
     TargetInfo,
+    TranspiledMetrics,
     _check_level,
     _check_seed,
     _normalise,
@@ -333,13 +340,19 @@ class MetricsCache:
     their ``Target`` and pass managers are built on first use and reused (:class:`TargetInfo`).
     Not thread-safe; a worker process should hold its own.
 
+    With ``persistent``, the genome-level part of each record (transpiled counts on both
+    targets, the formula check) comes from the machine's :class:`CostCache` when it has it, and
+    what is computed goes into it; the records are the same either way.
+
     Args:
         check_formulas: Check the FLOPs formulas against the profiler once per
             (n_features, n_classes) before relying on them (see :func:`flops_formulas_hold`).
+        persistent: The machine's cost cache, or None to compute everything in this process.
     """
 
-    def __init__(self, *, check_formulas: bool = True) -> None:
+    def __init__(self, *, check_formulas: bool = True, persistent: CostCache | None = None) -> None:
         self.check_formulas = check_formulas
+        self.persistent = persistent
         self._targets: dict[str, TargetInfo] = {}
         self._results: dict[tuple[str, MetricsSettings], ArchitectureMetrics] = {}
         self._formulas_hold: dict[tuple[int, int], bool] = {}
@@ -363,20 +376,114 @@ class MetricsCache:
             return False
         widths = (settings.n_features, settings.n_classes)
         if widths not in self._formulas_hold:
-            self._formulas_hold[widths] = flops_formulas_hold(*widths)
+            stored = None if self.persistent is None else self.persistent.formula_check(*widths)
+            if stored is None:
+                stored = flops_formulas_hold(*widths)
+                if self.persistent is not None:
+                    self.persistent.put_formula_check(*widths, stored)
+            self._formulas_hold[widths] = stored
         return not self._formulas_hold[widths]
+
+    def target_name(self, name: str) -> str:
+        """The canonical name of target ``name`` (``"fake_fez"`` for ``"FakeFez"``).
+
+        Loads the target (which checks that it exists) unless it is loaded already or the
+        persistent cache holds rows of it under the current versions.
+
+        Raises:
+            ConfigError: For an unknown target.
+        """
+        if self.persistent is not None and isinstance(name, str):
+            guess = canonical_target_name(name)
+            if guess in self._targets or self.persistent.has_target(guess):
+                return guess
+        return self.target(name).name
+
+    def entry(
+        self, genome: Genome, target: str, optimization_level: int, seed_transpiler: int
+    ) -> CostEntry:
+        """The genome-level cost row of ``genome`` on ``target``: persistent cache, else computed.
+
+        Args:
+            genome: The architecture.
+            target: Canonical target name (``"aer"`` or a fake backend).
+            optimization_level: Preset pass manager level.
+            seed_transpiler: Seed of the pass manager.
+
+        Returns:
+            The row (written to the persistent cache when it was computed).
+
+        Raises:
+            ConfigError: For an unknown target or a genome with more qubits than the target.
+        """
+        found = None
+        if self.persistent is not None:
+            found = self.persistent.get(genome.key, target, optimization_level, seed_transpiler)
+        if found is None:
+            info = self.target(target)
+            info.check_fits(genome)
+            found = compute_entry(
+                genome,
+                info,
+                optimization_level=optimization_level,
+                seed_transpiler=seed_transpiler,
+            )
+            if self.persistent is not None:
+                self.persistent.put(found)
+        return found
+
+    def _from_entries(self, genome: Genome, settings: MetricsSettings) -> ArchitectureMetrics:
+        if settings.target == AER_TARGET:
+            raise ConfigError(
+                invalid(
+                    "target",
+                    "a timed IBM target such as 'fake_fez' (Aer counts are always included)",
+                    settings.target,
+                )
+            )
+        on_ibm = self.entry(
+            genome, settings.target, settings.optimization_level, settings.seed_transpiler
+        )
+        if not on_ibm.timed:
+            raise ConfigError(
+                invalid("target", "a timed IBM target such as 'fake_fez'", settings.target)
+            )
+        on_aer = self.entry(
+            genome, AER_TARGET, settings.aer_optimization_level, settings.seed_transpiler
+        )
+        flops = _flops(genome, settings, self._use_profiler(settings))
+        ibm: TranspiledMetrics = on_ibm.transpiled(
+            shots=settings.shots,
+            samples=settings.samples,
+            rep_delay_s=settings.rep_delay_s,
+            overhead_s=settings.overhead_s,
+        )
+        aer = on_aer.transpiled(shots=settings.shots, samples=settings.samples)
+        return ArchitectureMetrics(
+            quantum_flops=flops.quantum,
+            classical_flops=flops.classical,
+            training_flops=flops.training * settings.n_train * settings.epochs,
+            params_quantum=genome.n_weights,
+            params_classical=_params_classical(genome, settings.n_features, settings.n_classes),
+            transpiled=ibm,
+            aer=aer,
+        )
 
     def get(self, genome: Genome, settings: MetricsSettings) -> ArchitectureMetrics:
         """The metrics of ``genome`` under ``settings``, computed on the first request only."""
-        ibm = self.target(settings.target)
-        if ibm.name != settings.target:  # "FakeFez" and "fake_fez" share one entry
-            settings = replace(settings, target=ibm.name)
+        name = self.target_name(settings.target)
+        if name != settings.target:  # "FakeFez" and "fake_fez" share one entry
+            settings = replace(settings, target=name)
         key = (genome.key, settings)
         cached = self._results.get(key)
         if cached is None:
-            cached = _compute(
-                genome, settings, ibm, self.target(AER_TARGET), self._use_profiler(settings)
-            )
+            if self.persistent is not None and self.persistent.usable:
+                cached = self._from_entries(genome, settings)
+            else:
+                ibm = self.target(settings.target)
+                cached = _compute(
+                    genome, settings, ibm, self.target(AER_TARGET), self._use_profiler(settings)
+                )
             self._results[key] = cached
         return cached
 
@@ -449,7 +556,8 @@ def metrics_function(
         transpile: Include the transpiled counts; when False, ``"transpiled"`` and
             ``"transpiled_aer"`` are None and the rest comes from :func:`flops_and_params`
             (for objectives that need no hardware counts).
-        cache: The cache to use; a new one when None.
+        cache: The cache to use (give it the machine's :class:`CostCache` as ``persistent`` to
+            share costs across processes); a new in-memory one when None.
 
     Returns:
         A function returning :meth:`ArchitectureMetrics.to_dict` of a genome.
@@ -466,7 +574,7 @@ def metrics_function(
         seed_transpiler=seed_transpiler,
     )
     store = cache if cache is not None else MetricsCache()
-    store.target(target)
+    store.target_name(target)  # fails now for an unknown target (loads it unless cached)
 
     def compute(genome: Genome) -> dict[str, Any]:
         if not transpile:

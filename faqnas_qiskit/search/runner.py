@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from faqnas_qiskit.store import (
     StoreError,
     canonical_json,
 )
+
+if TYPE_CHECKING:  # the metrics package loads qiskit: imported where it is used
+    from faqnas_qiskit.metrics import MetricsCache
 
 __all__ = [
     "Candidate",
@@ -560,7 +563,11 @@ class StoreCachedMetrics:
 
 
 def search_metrics(
-    config: SearchConfig, dataset: Dataset, *, transpile: bool = True
+    config: SearchConfig,
+    dataset: Dataset,
+    *,
+    transpile: bool = True,
+    cache: MetricsCache | None = None,
 ) -> tuple[MetricsProvider, dict[str, Any]]:
     """The metrics function of a search's candidates and the settings it depends on.
 
@@ -574,6 +581,10 @@ def search_metrics(
         dataset: The loaded dataset of the run.
         transpile: Include the transpiled counts (needed by the ``2q`` and ``qpu`` objectives
             and by reports); False computes FLOPs and parameters only.
+        cache: The metrics cache to compute with, e.g. ``MetricsCache(persistent=CostCache(
+            path))`` to read and fill the machine's cost atlas; a new in-memory one when None.
+            It changes where the metrics come from, never their values, so it is not part of
+            the settings.
 
     Returns:
         ``(compute, settings)``.
@@ -594,5 +605,5 @@ def search_metrics(
         "optimization_level": 1,
         "seed_transpiler": 0,
     }
-    compute = metrics_function(**settings, transpile=transpile)
+    compute = metrics_function(**settings, transpile=transpile, cache=cache)
     return compute, settings if transpile else {**settings, "transpile": False}
