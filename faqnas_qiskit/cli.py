@@ -7,16 +7,22 @@ traceback instead).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import importlib.util
 import json
 import logging
 import os
+import signal
+import sqlite3
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn, TextIO, cast
 
 from faqnas_qiskit import __version__
 from faqnas_qiskit.errors import ClusterError, ConfigError, FaqnasError, invalid
-from faqnas_qiskit.limits import MAX_REPEATS, check_repeats
+from faqnas_qiskit.limits import MAX_REPEATS, OPTION_BOUNDS, check_repeats
 
 __all__ = ["main"]
 
@@ -33,19 +39,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
 
 
-def _positive_int(name: str):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        return value
-
-    parse.__name__ = name
-    return parse
-
-
-def _add_data_options(parser: argparse.ArgumentParser, column_flag: str = "--target") -> None:
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
@@ -55,7 +49,7 @@ def _add_data_options(parser: argparse.ArgumentParser, column_flag: str = "--tar
         "--data-dir",
         help=f"directory of the MNIST/Fashion-MNIST IDX files (default: ${DATA_ENV})",
     )
-    group.add_argument(column_flag, dest="target", help="target column of a csv:PATH dataset")
+    group.add_argument("--target", help="target column of a csv:PATH dataset")
     group.add_argument("--max-train", type=int, help="subsample the training split to N samples")
 
 
@@ -140,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     inspect_.add_argument("--genome", required=True, help="e.g. q4-angle-cz-circular-ry.rx")
-    _add_data_options(inspect_, column_flag="--target-column")
+    _add_data_options(inspect_)
     inspect_.add_argument("--features", type=int, help="input width (instead of --dataset)")
     inspect_.add_argument("--classes", type=int, help="number of classes (instead of --dataset)")
     inspect_.add_argument(
@@ -153,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect_.add_argument(
         "--epochs", type=int, default=5, help="epochs of training FLOPs (default: 5)"
     )
-    _add_metrics_options(inspect_, with_target_alias=True)
+    _add_metrics_options(inspect_)
     inspect_.add_argument(
         "--samples",
         type=int,
@@ -177,7 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_store_option(search)
-    search.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
+    search.add_argument(
+        "--resume",
+        metavar="RUN",
+        help=(
+            "continue an interrupted run with its stored settings (only --workers, --scheduler "
+            "and --threads may change)"
+        ),
+    )
     algo = search.add_argument_group("search (defaults: the FAQNAS paper's)")
     algo.add_argument(
         "--objectives",
@@ -298,13 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_metrics_options(
-    parser: argparse.ArgumentParser, *, with_target_alias: bool = False
-) -> None:
+def _add_metrics_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("cost metrics")
-    names = ["--ibm-target", "--target"] if with_target_alias else ["--ibm-target"]
     group.add_argument(
-        *names,
+        "--ibm-target",
         dest="ibm_target",
         default="fake_fez",
         help="IBM target of the transpiled counts, a fake backend (default: fake_fez)",
@@ -325,7 +323,36 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> str | None:
-    return args.data_dir or os.environ.get(DATA_ENV) or None
+    """``--data-dir`` or ``$FAQNAS_DATA`` as an absolute path (a run resumes from anywhere)."""
+    given = args.data_dir if args.data_dir is not None else os.environ.get(DATA_ENV)
+    if given is None or given == "":
+        if args.data_dir == "":
+            raise ConfigError(
+                invalid("data-dir", "a directory", "", "Pass --data-dir DIR.", what="option")
+            )
+        return None
+    return os.path.abspath(os.path.expanduser(given))
+
+
+def _dataset_spec(args: argparse.Namespace) -> str:
+    """``--dataset`` (default iris); a ``csv:`` path made absolute, so that a run resumes, and
+    its architectures re-evaluate, from any directory."""
+    spec: str | None = args.dataset
+    if spec is None:
+        return "iris"
+    if not spec.strip():
+        raise ConfigError(
+            invalid(
+                "dataset",
+                "a dataset name or csv:PATH",
+                spec,
+                "Pass e.g. --dataset iris, or leave --dataset out for the default (iris).",
+                what="option",
+            )
+        )
+    if spec.startswith("csv:") and spec[4:].strip():
+        return "csv:" + os.path.abspath(os.path.expanduser(spec[4:].strip()))
+    return spec
 
 
 def _check_threads(threads: int) -> int:
@@ -370,7 +397,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     _set_threads(args.threads)
     dataset = load_dataset(
-        args.dataset or "iris",
+        _dataset_spec(args),
         seed=args.seed,
         data_dir=_data_dir(args),
         target=args.target,
@@ -487,7 +514,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         from faqnas_qiskit.data import load_dataset
 
         dataset = load_dataset(
-            args.dataset or "iris",
+            _dataset_spec(args),
             seed=args.seed,
             data_dir=_data_dir(args),
             target=args.target,
@@ -563,7 +590,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _store_path(args: argparse.Namespace) -> str:
-    return str(args.store or os.environ.get(STORE_ENV) or "faqnas.db")
+    """``--store``, else ``$FAQNAS_STORE``, else ``faqnas.db``; an empty ``--store`` is an error
+    (the store checks the path), never a silent default."""
+    if args.store is not None:
+        return str(args.store)
+    return os.environ.get(STORE_ENV) or "faqnas.db"
 
 
 def _values(name: str, text: str | None, allowed: Sequence[object]) -> tuple[object, ...] | None:
@@ -572,15 +603,19 @@ def _values(name: str, text: str | None, allowed: Sequence[object]) -> tuple[obj
         return None
     numeric = all(isinstance(v, int) for v in allowed)
     values: list[object] = []
+
+    def digits(word: str) -> bool:  # ASCII only: str.isdigit() also accepts '٣'
+        return word.isascii() and word.isdigit() and len(word) <= 6
+
     for part in text.split(","):
         part = part.strip()
         if numeric and "-" in part:
             low, _, high = part.partition("-")
-            if not (low.isdigit() and high.isdigit()):
+            if not (digits(low) and digits(high)):
                 values.append(part)
                 continue
             values.extend(range(int(low), int(high) + 1))
-        elif numeric and part.isdigit():
+        elif numeric and digits(part):
             values.append(int(part))
         else:
             values.append(part)
@@ -751,15 +786,106 @@ def _csv_value(value: object) -> object:
     return value
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
+def _search_config(args: argparse.Namespace) -> Any:
+    """The SearchConfig that ``faqnas search`` options describe (a new run)."""
     from faqnas_qiskit.evaluation import TrainingConfig
+    from faqnas_qiskit.search import SearchConfig, parse_objectives
+
+    return SearchConfig(
+        dataset=_dataset_spec(args),
+        seed=args.seed,
+        objectives=parse_objectives(args.objectives),
+        strategy=args.strategy,
+        space=_space(args),
+        population=args.population,
+        generations=args.generations,
+        stagnation=args.stagnation,
+        crossover_prob=args.crossover_prob,
+        mutation_prob=args.mutation_prob,
+        budget=args.budget,
+        training=TrainingConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            engine=args.engine,
+            double=args.double,
+        ),
+        max_train=args.max_train,
+        target_column=args.target,
+        data_dir=_data_dir(args),
+        metrics_target=args.ibm_target,
+        shots=args.shots,
+        repeats=args.repeats,
+        exclude_dead=args.exclude_dead,
+    )
+
+
+RESUME_MAY_CHANGE = ("workers", "scheduler", "threads", "json", "store", "debug", "resume")
+"""Options of ``faqnas search`` that may differ on ``--resume``: where and how it runs, not
+what it computes."""
+
+
+def _check_resume_options(args: argparse.Namespace, stored: Any) -> None:
+    """Refuse options given with ``--resume`` that contradict the stored run, naming them."""
+    search = _subparsers(build_parser())["search"]
+    given = [
+        action
+        for action in search._actions
+        if action.dest not in (*RESUME_MAY_CHANGE, "help", "dataset")
+        and getattr(args, action.dest, None) != action.default
+    ]
+    if not given:
+        return
+    requested = _search_config(args).to_dict()
+    current = stored.to_dict()
+    fields = {
+        "seed": ("seed",), "objectives": ("objectives",), "strategy": ("strategy",),
+        "population": ("population",), "generations": ("generations",),
+        "stagnation": ("stagnation",), "crossover_prob": ("crossover_prob",),
+        "mutation_prob": ("mutation_prob",), "budget": ("budget",),
+        "epochs": ("training", "epochs"), "lr": ("training", "lr"),
+        "batch_size": ("training", "batch_size"), "engine": ("training", "engine"),
+        "double": ("training", "double"), "max_train": ("max_train",),
+        "target": ("target_column",), "data_dir": ("data_dir",),
+        "ibm_target": ("metrics_target",), "shots": ("shots",), "repeats": ("repeats",),
+        "exclude_dead": ("exclude_dead",), "qubits": ("space", "qubits"),
+        "depth": ("space", "depths"), "embedding": ("space", "embeddings"),
+        "entangler": ("space", "entanglers"), "topology": ("space", "topologies"),
+        "rotations": ("space", "rotations"),
+    }  # fmt: skip
+
+    def pick(config: dict[str, Any], path: tuple[str, ...]) -> Any:
+        for part in path:
+            config = config[part]
+        return config
+
+    clashes = [
+        f"--{action.dest.replace('_', '-')}"
+        for action in given
+        if action.dest in fields
+        and pick(requested, fields[action.dest]) != pick(current, fields[action.dest])
+    ]
+    if clashes:
+        raise ConfigError(
+            invalid(
+                "resume",
+                "given without options that change what the run computes",
+                f"{', '.join(clashes)} with --resume",
+                "A run resumes with its stored settings: drop them, or start a new search "
+                f"with them. Only {', '.join('--' + o for o in RESUME_MAY_CHANGE[:3])} may "
+                "change.",
+                what="option",
+            )
+        )
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
     from faqnas_qiskit.search import (
         SearchConfig,
         SearchRunner,
         SerialEvaluator,
         StoreCachedMetrics,
         front_rows,
-        parse_objectives,
         search_metrics,
     )
     from faqnas_qiskit.store import ResultsStore
@@ -768,44 +894,25 @@ def _cmd_search(args: argparse.Namespace) -> int:
     _check_threads(args.threads)  # the evaluators set it per task, on whichever process trains
     if args.resume:
         store = ResultsStore(store_path, create=False)
-        run = store.get_run(args.resume)
-        config = SearchConfig.from_dict(run.config)
-        if args.dataset is not None and args.dataset != config.dataset:
-            raise ConfigError(
-                f"The run to resume must belong to the dataset given. Got run {run.id!r} of "
-                f"dataset {config.dataset!r}, and --dataset {args.dataset!r}. Drop --dataset, "
-                "or resume a run of that dataset (see 'faqnas runs')."
-            )
+        try:
+            run = store.get_run(args.resume)
+            config = SearchConfig.from_dict(run.config)
+            if args.dataset is not None and _dataset_spec(args) != config.dataset:
+                raise ConfigError(
+                    f"The run to resume must belong to the dataset given. Got run {run.id!r} of "
+                    f"dataset {config.dataset!r}, and --dataset {args.dataset!r}. Drop "
+                    "--dataset, or resume a run of that dataset (see 'faqnas runs')."
+                )
+            _check_resume_options(args, config)
+        except BaseException:
+            store.close()
+            raise
     else:
-        config = SearchConfig(
-            dataset=args.dataset or "iris",
-            seed=args.seed,
-            objectives=parse_objectives(args.objectives),
-            strategy=args.strategy,
-            space=_space(args),
-            population=args.population,
-            generations=args.generations,
-            stagnation=args.stagnation,
-            crossover_prob=args.crossover_prob,
-            mutation_prob=args.mutation_prob,
-            budget=args.budget,
-            training=TrainingConfig(
-                epochs=args.epochs,
-                lr=args.lr,
-                batch_size=args.batch_size,
-                engine=args.engine,
-                double=args.double,
-            ),
-            max_train=args.max_train,
-            target_column=args.target,
-            data_dir=_data_dir(args),
-            metrics_target=args.ibm_target,
-            shots=args.shots,
-            repeats=args.repeats,
-            exclude_dead=args.exclude_dead,
-        )
+        config = _search_config(args)
         store = None
-    dataset = config.load_data()
+    dataset = config.load_data()  # on --resume: also checks the data did not change
+    if store is None and config.file_backed:  # a new run records what its data was
+        config = dataclasses.replace(config, data_fingerprint=dataset.fingerprint)
     # checks the target; nothing stored yet
     compute, settings = search_metrics(config, dataset, cache=_metrics_cache(args))
     evaluator: Any = SerialEvaluator(dataset, torch_threads=args.threads)
@@ -986,6 +1093,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {written['html']} and {written['md']} ({plots} plots, tables as CSV and JSON)")
     for note in data.missing:
         print(f"  missing: {note}")
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "  missing: the plots (matplotlib is not installed): "
+            "pip install 'faqnas-qiskit[plots]' and write the report again."
+        )
     return 0
 
 
@@ -1477,7 +1589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("KINETO_LOG_LEVEL", "99")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the subcommand's own usage, not the top level's
+            command = _subparsers(parser).get(args.command or "", parser)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code or 0)
     logging.basicConfig(
@@ -1487,16 +1602,102 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    with _pipe_safe_stdout(), _sigterm_as_interrupt():
+        try:
+            for bound in OPTION_BOUNDS:  # every numeric option, before any work
+                value = getattr(args, bound.dest, None)
+                if value is not None:
+                    bound.check(value)
+            return int(args.handler(args))
+        except FaqnasError as exc:
+            if args.debug:
+                raise
+            print(f"faqnas: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("faqnas: interrupted", file=sys.stderr)
+            return 130
+        except sqlite3.DatabaseError as exc:  # a damaged store read mid-command
+            if args.debug:
+                raise
+            where = _store_path(args) if hasattr(args, "store") else "the store"
+            print(
+                f"faqnas: error: The store must be an intact faqnas database. Got {where!r}: "
+                f"{exc}. Restore it from a copy or pass another --store.",
+                file=sys.stderr,
+            )
+            return 2
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands' parsers by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+class _PipeSafe:
+    """stdout that stops writing, instead of raising, once its reader has gone (``| head``).
+
+    The command goes on (a search keeps training and storing); only its output is dropped.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self.stream.write(text))
+            except BrokenPipeError:
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.broken = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _pipe_safe_stdout() -> Iterator[None]:
+    original = sys.stdout
+    safe = _PipeSafe(original)
+    sys.stdout = cast(TextIO, safe)
     try:
-        return int(args.handler(args))
-    except FaqnasError as exc:
-        if args.debug:
-            raise
-        print(f"faqnas: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("faqnas: interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        sys.stdout = original
+        if safe.broken:
+            # the interpreter's last flush must not raise either
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, original.fileno())
+            os.close(devnull)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a command as Ctrl-C does (a search marks its run interrupted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def entry_point() -> NoReturn:

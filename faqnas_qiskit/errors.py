@@ -44,6 +44,9 @@ class ClusterError(FaqnasError):
     """A Dask cluster cannot be reached, has no workers, or was lost during a run."""
 
 
+_MAX_SHOWN = 120  # characters of a bad value that a message repeats
+
+
 def invalid(name: str, rule: str, value: object, fix: str = "", *, what: str = "parameter") -> str:
     """Format the package's one message shape for bad input.
 
@@ -58,5 +61,7 @@ def invalid(name: str, rule: str, value: object, fix: str = "", *, what: str = "
         One line: ``The 'name' what must be rule. Got value instead. fix``.
     """
     shown = repr(value) if isinstance(value, str) else str(value)
+    if len(shown) > _MAX_SHOWN:  # a 130k-character genome is not echoed whole
+        shown = f"{shown[: _MAX_SHOWN - 20]}... ({len(shown)} characters)"
     message = f"The '{name}' {what} must be {rule}. Got {shown} instead."
     return f"{message} {fix}".rstrip()

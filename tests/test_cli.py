@@ -166,8 +166,11 @@ def test_evaluate_json_has_the_cost_metrics(capsys: pytest.CaptureFixture[str]) 
     ("args", "needle"),
     [
         (["--genome", "q4-angle-cz-circular-rq"], "rotations part"),
-        (["--genome", "q4-angle-cz-circular-ry", "--target", "fake_nowhere"], "fake_nowhere"),
-        (["--genome", "q10-angle-cz-circular-ry", "--target", "fake_manila"], "at most 5 qubits"),
+        (["--genome", "q4-angle-cz-circular-ry", "--ibm-target", "fake_nowhere"], "fake_nowhere"),
+        (
+            ["--genome", "q10-angle-cz-circular-ry", "--ibm-target", "fake_manila"],
+            "at most 5 qubits",
+        ),
         (["--genome", "q4-angle-cz-circular-ry", "--features", "4"], "'features'"),
     ],
 )

@@ -290,12 +290,17 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _md_text(text: str) -> str:
+    """A Markdown table cell: HTML escaped, pipes kept inside the cell."""
+    return html.escape(text).replace("|", "\\|")
+
+
 def _md_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "_empty_\n"
     keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(_cell(r[k]) for k in keys) + " |" for r in rows]
+    lines = ["| " + " | ".join(_md_text(k) for k in keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_md_text(_cell(r[k])) for k in keys) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -330,11 +335,17 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
             f"The report directory must be writable. Got {str(out)!r} ({exc.strerror}). "
             "Pass another --out DIR."
         ) from exc
-    import matplotlib.pyplot as plt
-
     written: dict[str, Path] = {}
     figures = []
-    for name, caption, fig in _plots(data):
+    notes = list(data.missing)
+    try:
+        plots = _plots(data)
+    except ReportError as exc:  # no matplotlib: everything but the images
+        plots = []
+        notes.append(str(exc))
+    for name, caption, fig in plots:
+        import matplotlib.pyplot as plt
+
         path = out / name
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -359,7 +370,7 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
     parts.append(f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><ul>")
     parts += [f"<li>{html.escape(line)}</li>" for line in headlines]
     parts.append("</ul>")
-    for note in data.missing:
+    for note in notes:
         parts.append(f"<p class='missing'>{html.escape(note)}</p>")
     for _name, caption, path in figures:
         encoded = base64.b64encode(path.read_bytes()).decode()
@@ -377,8 +388,9 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
     parts.append("</body></html>")
     (out / "report.html").write_text("".join(parts), encoding="utf-8")
     written["html"] = out / "report.html"
-    md = [f"# {title}\n"] + [f"- {line}" for line in headlines] + [""]
-    md += [f"> {note}\n" for note in data.missing]
+    # Markdown renders raw HTML: text from dataset paths and column names is escaped
+    md = [f"# {html.escape(title)}\n"] + [f"- {html.escape(line)}" for line in headlines] + [""]
+    md += [f"> {html.escape(note)}\n" for note in notes]
     md += [f"![{caption}]({name})\n" for name, caption, _ in figures]
     for name in (
         "front",

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from faqnas_qiskit.circuits import effective_weights, has_live_weights
-from faqnas_qiskit.data import Dataset, load_dataset
-from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.data import CSV_PREFIX, Dataset, load_dataset
+from faqnas_qiskit.errors import ConfigError, DataError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.limits import check_repeats
 from faqnas_qiskit.space import Genome, SearchSpace
@@ -104,7 +104,15 @@ def _positive(name: str, value: object, fix: str) -> None:
 
 def _probability(name: str, value: object) -> None:
     if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(invalid(name, "a probability in [0, 1]", value, what="option"))
+        raise ConfigError(
+            invalid(
+                name.replace("_", "-"),
+                "a probability in [0, 1]",
+                value,
+                f"Pass e.g. --{name.replace('_', '-')} 0.5.",
+                what="option",
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,10 @@ class SearchConfig:
             optimises the mean validation accuracy over them.
         exclude_dead: Leave out networks whose quantum layer has no effective weight (every
             rotation's gradient identically zero, DESIGN §5.1).
+        data_fingerprint: Content hash of the loaded dataset (``Dataset.fingerprint``) for
+            datasets read from files (``csv:``, IDX), which can change under the same path; part
+            of the cache key and checked whenever the run's data is loaded again. None for the
+            bundled datasets (and runs stored before it was recorded).
     """
 
     dataset: str = "iris"
@@ -156,6 +168,7 @@ class SearchConfig:
     shots: int = 1024
     repeats: int = 1
     exclude_dead: bool = False
+    data_fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         parse_objectives(",".join(self.objectives))
@@ -174,12 +187,24 @@ class SearchConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(
-                invalid("strategy", f"one of {', '.join(STRATEGIES)}", self.strategy, what="option")
+                invalid(
+                    "strategy",
+                    f"one of {', '.join(STRATEGIES)}",
+                    self.strategy,
+                    "Pass --strategy nsga2 (the paper's, the default), random or exhaustive.",
+                    what="option",
+                )
             )
         _positive("population", self.population, "Pass e.g. --population 20.")
         if self.strategy == "nsga2" and self.population < 2:
             raise ConfigError(
-                invalid("population", "at least 2 for nsga2", self.population, what="option")
+                invalid(
+                    "population",
+                    "at least 2 for nsga2",
+                    self.population,
+                    "Pass --population 2 or more (20 is the paper's), or --strategy random.",
+                    what="option",
+                )
             )
         _positive("generations", self.generations, "Pass e.g. --generations 8.")
         _positive("stagnation", self.stagnation, "Pass e.g. --stagnation 2.")
@@ -210,20 +235,38 @@ class SearchConfig:
             return sum(1 for g in self.space.networks() if self.admits(g))
         return self.budget or self.population * self.generations
 
+    @property
+    def file_backed(self) -> bool:
+        """Whether the dataset is read from files that can change (``csv:``, MNIST-like IDX)."""
+        name = self.dataset.strip().lower().replace("-", "_")
+        return name.startswith(CSV_PREFIX) or name in ("mnist", "fashion_mnist")
+
     def load_data(self) -> Dataset:
         """The run's dataset: its split (seeded by the run seed), CSV target, IDX directory and
         training subsample, exactly as the search trained on it.
 
         Raises:
-            DataError: If the dataset is unknown or its files are missing or malformed.
+            DataError: If the dataset is unknown, its files are missing or malformed, or their
+                content is not what the run recorded (``data_fingerprint``).
         """
-        return load_dataset(
+        dataset = load_dataset(
             self.dataset,
             seed=self.seed,
             data_dir=self.data_dir,
             target=self.target_column,
             max_train=self.max_train,
         )
+        if self.data_fingerprint is not None and dataset.fingerprint != self.data_fingerprint:
+            raise DataError(
+                invalid(
+                    "dataset",
+                    f"the content this run was trained on (fingerprint {self.data_fingerprint})",
+                    f"{self.dataset} with fingerprint {dataset.fingerprint}",
+                    "The file changed since the run: restore it, or start a new search on the "
+                    "new data.",
+                )
+            )
+        return dataset
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored with the run."""

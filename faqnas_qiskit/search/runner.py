@@ -158,14 +158,15 @@ def package_versions() -> dict[str, str]:
 
 def training_key(config: SearchConfig) -> str:
     """Everything besides key, dataset and seed that changes a trained result (canonical JSON)."""
-    return canonical_json(
-        {
-            "training": config.training.to_dict(),
-            "split_seed": config.seed,
-            "max_train": config.max_train,
-            "target_column": config.target_column,
-        }
-    )
+    key: dict[str, Any] = {
+        "training": config.training.to_dict(),
+        "split_seed": config.seed,
+        "max_train": config.max_train,
+        "target_column": config.target_column,
+    }
+    if config.data_fingerprint is not None:  # file-backed data: the content, not the path
+        key["data"] = config.data_fingerprint
+    return canonical_json(key)
 
 
 @dataclass

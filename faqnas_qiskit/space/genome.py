@@ -57,7 +57,7 @@ GENE_NAMES: tuple[str, ...] = (
 _FORM = (
     "q{n}-{embedding}-{entangler}-{topology}-{rot}[.{rot}]... e.g. 'q4-angle-cz-circular-ry.rx.rz'"
 )
-_QUBIT_RE = re.compile(r"q(\d+)")
+_QUBIT_RE = re.compile(r"q([0-9]+)")  # ASCII digits only (\d also matches '٣')
 
 
 def _choices(values: tuple[object, ...]) -> str:
@@ -66,9 +66,15 @@ def _choices(values: tuple[object, ...]) -> str:
 
 def _part_error(part: str, rule: str, value: str, text: str) -> GenomeError:
     return GenomeError(
-        f"The {part} part of genome {text!r} must be {rule}. Got {value!r} instead. "
+        f"The {part} part of genome {_short(text)} must be {rule}. Got {_short(value)} instead. "
         f"Genome strings have the form {_FORM}."
     )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``repr(text)``, cut to ``limit`` characters with the full length said (long input)."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 20]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)

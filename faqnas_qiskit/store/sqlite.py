@@ -21,16 +21,19 @@ What it promises:
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import stat
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from faqnas_qiskit.errors import FaqnasError
+from faqnas_qiskit.errors import FaqnasError, invalid
 
 __all__ = [
     "APPLICATION_ID",
@@ -156,6 +159,12 @@ _MIGRATIONS: dict[int, str] = {
         run_id TEXT PRIMARY KEY REFERENCES runs(id),
         summary TEXT NOT NULL,
         updated_at REAL NOT NULL
+    );
+    CREATE TABLE run_owners (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id),
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at REAL NOT NULL
     );
     """,
 }
@@ -298,8 +307,39 @@ class ResultsStore:
     """
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        text = os.fspath(path)
+        if not text.strip():
+            raise StoreError(
+                invalid(
+                    "store",
+                    "the path of a database file",
+                    text,
+                    "Pass --store PATH (or leave it out for ./faqnas.db).",
+                    what="option",
+                )
+            )
+        if text.endswith(("/", os.sep)):
+            raise StoreError(
+                invalid(
+                    "store",
+                    "a file's path, not a folder's",
+                    text,
+                    f"Pass e.g. --store {text.rstrip('/' + os.sep) or '.'}/faqnas.db.",
+                    what="option",
+                )
+            )
         self.path = Path(path)
         exists = self.path.exists()
+        if exists and not self.path.is_dir() and not stat.S_ISREG(self.path.stat().st_mode):
+            raise StoreError(
+                invalid(
+                    "store",
+                    "a regular file (a faqnas database)",
+                    text,
+                    "Pass --store PATH to a database file; devices and pipes cannot hold one.",
+                    what="option",
+                )
+            )
         if not exists and not create:
             raise StoreError(
                 f"The store must be an existing faqnas database. Got {str(self.path)!r}, which "
@@ -372,13 +412,32 @@ class ResultsStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._failure(exc) from exc
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: sqlite3.Error) -> StoreError:
+        """One line for a database error: the path, SQLite's words, what to check."""
+        return StoreError(
+            f"The store must be a writable, intact faqnas database. Got {str(self.path)!r}: "
+            f"{exc}. Check the file's permissions and free space, or pass another --store; "
+            "nothing of this write was kept."
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -402,17 +461,44 @@ class ResultsStore:
                 "INSERT INTO runs VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
                 (run_id, now, now, dataset, seed, canonical_json(config), canonical_json(versions)),
             )
+            self._db.execute(
+                "INSERT INTO run_owners (run_id, host, pid, started_at) VALUES (?, ?, ?, ?)",
+                (run_id, socket.gethostname(), os.getpid(), now),
+            )
         return run_id
 
     def set_run_status(self, run_id: str, status: str) -> None:
-        """Update a run's status (one of running, interrupted, finished, failed)."""
+        """Update a run's status (one of running, interrupted, finished, failed).
+
+        ``running`` also records this process (host and pid) as the run's owner, so that a
+        run whose process died without a word (kill -9, power loss) reads as ``interrupted``.
+        """
         if status not in RUN_STATUSES:
-            raise ValueError(status)
+            raise StoreError(
+                invalid("status", f"one of {', '.join(RUN_STATUSES)}", status, what="field")
+            )
+        now = time.time()
         with self._transaction():
             self._db.execute(
-                "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?",
-                (status, time.time(), run_id),
+                "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?", (status, now, run_id)
             )
+            if status == "running":
+                self._db.execute(
+                    "INSERT OR REPLACE INTO run_owners (run_id, host, pid, started_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (run_id, socket.gethostname(), os.getpid(), now),
+                )
+
+    def _effective(self, run: RunRow) -> RunRow:
+        """``running`` becomes ``interrupted`` when the owning process on this host is gone."""
+        if run.status != "running":
+            return run
+        owner = self._db.execute(
+            "SELECT host, pid FROM run_owners WHERE run_id = ?", (run.id,)
+        ).fetchone()
+        if owner is None or owner[0] != socket.gethostname() or _alive(int(owner[1])):
+            return run  # another machine's process cannot be checked from here
+        return replace(run, status="interrupted")
 
     def get_run(self, run_id: str) -> RunRow:
         """The run with this id.
@@ -428,11 +514,12 @@ class ResultsStore:
                 f"The run must exist in {str(self.path)!r}. Got {run_id!r} instead. {hint} "
                 "List them with 'faqnas runs'."
             )
-        return _run_row(row)
+        return self._effective(_run_row(row))
 
     def list_runs(self) -> list[RunRow]:
         """All runs, oldest first."""
-        return [_run_row(r) for r in self._db.execute("SELECT * FROM runs ORDER BY created_at, id")]
+        rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, id").fetchall()
+        return [self._effective(_run_row(r)) for r in rows]
 
     # ----------------------------------------------------------------------------- evaluations
     def lookup(self, key: str, dataset: str, training: str, seed: int) -> StoredEvaluation | None:
@@ -818,6 +905,17 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         json.loads(row["config"]),
         json.loads(row["versions"]),
     )
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: assume alive)
+    return True
 
 
 def _repeat(row: sqlite3.Row) -> StoredRepeat:
