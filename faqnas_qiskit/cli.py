@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import logging
 import os
@@ -1079,6 +1078,14 @@ def _cmd_front(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from faqnas_qiskit.report import build_report, snapshot, write_report
     from faqnas_qiskit.store import ResultsStore
@@ -1093,7 +1100,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {written['html']} and {written['md']} ({plots} plots, tables as CSV and JSON)")
     for note in data.missing:
         print(f"  missing: {note}")
-    if importlib.util.find_spec("matplotlib") is None:
+    if not any(name.endswith(".png") for name in written) and not _has_matplotlib():
         print(
             "  missing: the plots (matplotlib is not installed): "
             "pip install 'faqnas-qiskit[plots]' and write the report again."

@@ -1,0 +1,354 @@
+"""Hostile input and a hostile world: no stale results, no tracebacks, no runaway inputs.
+
+The bad-input suite is generated from the declared option bounds (``OPTION_BOUNDS``): every
+numeric option of every subcommand gets values just outside its range and non-finite ones,
+and each must give one line on stderr naming the option, the value and a fix, exit status 2,
+and leave the store's bytes unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faqnas_qiskit.cli import build_parser, main
+from faqnas_qiskit.limits import OPTION_BOUNDS, Bound
+from faqnas_qiskit.store import ResultsStore
+
+TINY = [
+    "--qubits", "2", "--depth", "1", "--embedding", "angle", "--population", "3",
+    "--generations", "1", "--epochs", "1",
+]  # fmt: skip
+
+# the smallest valid command line of each subcommand that has numeric options
+BASE = {
+    "evaluate": ["evaluate", "--genome", "q2-angle-cx-linear-ry", "--no-metrics"],
+    "inspect": ["inspect", "--genome", "q2-angle-cx-linear-ry"],
+    "search": ["search", *TINY],
+    "hardware": ["hardware", "rnothing1", "--backend", "fake_fez", "--dry-run"],
+}
+
+
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def _options(command: str) -> set[str]:
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return {a.dest for a in action.choices[command]._actions}
+    return set()
+
+
+def _bad_values(bound: Bound) -> list[str]:
+    below = bound.low if bound.low_open else bound.low - (1 if bound.integer else 0.5)
+    above = bound.high + 1 if bound.integer else bound.high * 2 + 1
+    values = [below, above]
+    if bound.integer:
+        values.append(2**63)  # past SQLite's INTEGER
+    else:
+        values += [float("nan"), float("inf")]
+    return [str(int(v)) if bound.integer else repr(float(v)) for v in values]
+
+
+CASES = [
+    pytest.param(command, bound, value, id=f"{command}--{bound.option}={value}")
+    for command in BASE
+    for bound in OPTION_BOUNDS
+    if bound.dest in _options(command)
+    for value in _bad_values(bound)
+]
+
+
+def test_every_numeric_option_of_every_command_is_bounded() -> None:
+    parser = build_parser()
+    declared = {b.dest for b in OPTION_BOUNDS}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for option in sub._actions:
+                    if option.type in (int, float):
+                        assert option.dest in declared, f"{name} --{option.dest}"
+
+
+@pytest.mark.parametrize(("command", "bound", "value"), CASES)
+def test_out_of_range_option_is_one_line_exit_2_and_store_untouched(
+    command: str, bound: Bound, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()  # what seeding the store printed
+    before = _digest(store)
+    argv = [*BASE[command], f"--{bound.option}", value]
+    if command in ("search", "hardware"):
+        argv += ["--store", str(store)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"'{bound.option}'" in err and "Got" in err and "Pass" in err
+    assert _digest(store) == before
+
+
+_SEEDED: list[str] = []
+
+
+def _seeded_store() -> str:
+    """A store with one finished run, built once per session (copied by each test)."""
+    if not _SEEDED:
+        import tempfile
+
+        path = Path(tempfile.mkdtemp()) / "seed.db"
+        assert main(["search", *TINY, "--store", str(path), "--json"]) == 0
+        _SEEDED.append(str(path))
+    return _SEEDED[0]
+
+
+# --------------------------------------------------------------------------- stale results
+def _write_csv(path: Path, rows: int, classes: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3))
+    y = rng.integers(0, classes, size=rows)
+    path.write_text(
+        "a,b,c,y\n" + "".join(f"{r[0]},{r[1]},{r[2]},c{k}\n" for r, k in zip(x, y, strict=True))
+    )
+
+
+def test_a_replaced_csv_is_trained_again_and_a_run_checks_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data.csv"
+    store = tmp_path / "s.db"
+    _write_csv(data, 60, 3, seed=0)
+    monkeypatch.chdir(tmp_path)
+    argv = ["search", "--dataset", "csv:data.csv", "--target", "y", *TINY, "--store", "s.db"]
+    assert main([*argv, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    _write_csv(data, 90, 2, seed=1)  # other data under the same (relative) path
+    assert main([*argv, "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["trained"] == second["candidates"] > 0  # no stale cache hit
+    assert first["front"] != second["front"]
+    with ResultsStore(store) as db:
+        configs = [r.config for r in db.list_runs()]
+    assert all(Path(c["dataset"][len("csv:") :]).is_absolute() for c in configs)
+    # resuming the first run from elsewhere finds the file, sees it changed, says so
+    monkeypatch.chdir("/")
+    before = _digest(store)
+    code = main(["search", "--resume", first["run"], "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and "changed" in err and err.count("\n") == 1
+    assert _digest(store) == before
+
+
+# -------------------------------------------------------------------------------- stores
+@pytest.mark.parametrize(
+    ("store", "needle"),
+    [("", "'store'"), ("newdir/", "not a folder"), ("/dev/null", "regular file")],
+)
+def test_store_paths_that_cannot_hold_a_database(
+    store: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    code = main(["search", *TINY, "--store", store])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1
+    assert not (tmp_path / "newdir").exists() and not (tmp_path / "faqnas.db").exists()
+
+
+def test_a_damaged_store_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()  # what seeding the store printed
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    raw = bytearray(store.read_bytes())
+    page = 4096
+    for offset in range(page, len(raw), page):  # every page but the header: garbage
+        raw[offset : offset + 64] = b"\xff" * 64
+    store.write_bytes(bytes(raw))
+    for argv in (["front", run.id], ["runs"], ["search", "--resume", run.id]):
+        code = main([*argv, "--store", str(store)])
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_run_whose_process_died_reads_as_interrupted(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with ResultsStore(tmp_path / "s.db") as db:
+        run_id = db.create_run(dataset="iris", seed=0, config={}, versions={})
+        assert db.get_run(run_id).status == "running"  # this process owns it
+        db._db.execute("UPDATE run_owners SET pid = ?", (dead.pid,))
+        assert db.get_run(run_id).status == "interrupted"
+        assert [r.status for r in db.list_runs()] == ["interrupted"]
+
+
+# ------------------------------------------------------------------------ real processes
+def _evaluations(path: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+LONGER = [
+    "--qubits", "2-4", "--depth", "1-2", "--population", "6", "--generations", "4",
+    "--epochs", "3", "--stagnation", "9",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faqnas_qiskit", "search", *LONGER, "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _evaluations(store) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume r" in err and "Traceback" not in err
+    con = sqlite3.connect(store)
+    (status,) = con.execute("SELECT status FROM runs").fetchone()
+    con.close()
+    assert status == "interrupted"
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_does_not_stop_the_search(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faqnas_qiskit", "search", *LONGER, "--store", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # like `| head -1`
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    con = sqlite3.connect(store)
+    (status,) = con.execute("SELECT status FROM runs").fetchone()
+    (generations,) = con.execute("SELECT count(*) FROM generations").fetchone()
+    con.close()
+    assert status == "finished" and generations == 4
+
+
+# --------------------------------------------------------------------------------- words
+def test_report_without_matplotlib_writes_everything_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()  # what seeding the store printed
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails
+    out = tmp_path / "report"
+    assert main(["report", run.id, "--store", str(store), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "faqnas-qiskit[plots]" in said
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "report.md", "front.csv", "front.json"} <= names
+    assert not any(n.endswith(".png") for n in names)
+    assert "matplotlib" in (out / "report.md").read_text()
+
+
+def test_report_markdown_escapes_html_from_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "<img src=x onerror=alert(1)>.csv"
+    _write_csv(data, 60, 3, seed=2)
+    store = str(tmp_path / "s.db")
+    argv = ["search", "--dataset", f"csv:{data}", "--target", "y", *TINY, "--store", store]
+    assert main([*argv, "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run"]
+    assert main(["report", run_id, "--store", store, "--out", str(tmp_path / "r")]) == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "<img" not in md and "&lt;img" in md
+
+
+def test_inspect_target_is_the_csv_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "t.csv"
+    _write_csv(data, 60, 3, seed=3)
+    argv = ["inspect", "--genome", "q2-angle-cx-linear-ry", "--dataset", f"csv:{data}"]
+    assert main([*argv, "--target", "y", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_classes"] == 3
+    assert main([*argv, "--target", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "nosuch" in err and err.count("\n") == 1
+
+
+def test_resume_refuses_options_that_contradict_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()  # what seeding the store printed
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    before = _digest(store)
+    code = main(
+        ["search", "--resume", run.id, "--epochs", "9", "--seed", "4", "--store", str(store)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "--epochs" in err and "--seed" in err and err.count("\n") == 1
+    assert _digest(store) == before
+    # the run's own values, and where it runs, are fine
+    assert main(["search", "--resume", run.id, "--epochs", "1", "--threads", "1", "--store",
+                 str(store), "--json"]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["evaluate", "--genome", "q٣-angle-cx-linear-ry"], "qubits part"),
+        (["search", "--qubits", "٣"], "'qubits'"),
+        (["search", "--dataset", ""], "'dataset'"),
+        (["search", "--strategy", "genetic"], "Pass --strategy"),
+        (["search", "--population", "1"], "Pass --population"),
+        (["evaluate", "--genome", "q4-angle-cx-linear-" + "ry." * 40_000 + "ry"], "characters"),
+    ],
+)
+def test_bad_words(
+    argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["--store", str(tmp_path / "s.db")] if argv[0] == "search" else ["--no-metrics"]
+    code = main([*argv, *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1 and len(err) < 600
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_unknown_flag_points_to_the_subcommands_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "faqnas search --help" in err and err.count("\n") == 1
