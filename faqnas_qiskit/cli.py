@@ -1290,6 +1290,8 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.backend)
     credentials = _ibm_credentials(args) if profile.is_hardware else None
+    if not args.debug:  # its warnings ("Loading account with the given token") are not ours
+        logging.getLogger("qiskit_ibm_runtime").setLevel(logging.ERROR)
     with ResultsStore(_store_path(args), create=False) as store:
         try:
             result = reevaluate(
@@ -1709,4 +1711,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def entry_point() -> NoReturn:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        # interrupted: the one line is said; what libraries' exit handlers print while they
+        # tear down half-started work (a Dask cluster interrupted while it starts) is not ours
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+    sys.exit(code)

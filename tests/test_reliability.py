@@ -352,3 +352,51 @@ def test_unknown_flag_points_to_the_subcommands_help(capsys: pytest.CaptureFixtu
     assert main(["search", "--nosuch"]) == 2
     err = capsys.readouterr().err
     assert "faqnas search --help" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [1.0, 3.0, 5.0])
+def test_ctrl_c_while_local_workers_start_is_one_line(delay: float, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faqnas_qiskit", "search", *LONGER, "--workers", "2",
+         "--store", str(tmp_path / "s.db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # finished before the signal: nothing to check
+        return
+    assert proc.returncode == 130
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_saved_account_named_must_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no saved accounts here
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    argv = ["hardware", run.id, "--backend", "ibm_fez", "--dry-run", "--store", str(store)]
+    assert main([*argv, "--account", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "'nosuch'" in err and "'account'" in err and err.count("\n") == 1
+
+
+def test_profile_limits_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "huge.toml"
+    profile.write_text('adapter = "fake"\nbackend = "fake_fez"\n[limits]\nmax_qubits = 100000\n')
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    code = main(["hardware", run.id, "--backend", str(profile), "--dry-run", "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and "max_qubits" in err and "100000" in err and err.count("\n") == 1

@@ -709,6 +709,18 @@ class IBMRuntimeAdapter(BackendAdapter):
             return "service"
         if self._credentials is not None and self._has_credentials():
             return self._credentials.describe()
+        named = None if self._credentials is None else self._credentials.account
+        if named is not None:  # a name the user typed must exist, dry run or not
+            raise CredentialsError(
+                invalid(
+                    "account",
+                    "the name of a saved Qiskit account",
+                    named,
+                    "Save it with QiskitRuntimeService.save_account(token=..., "
+                    f"name={named!r}), pass another --account, or drop --account.",
+                    what="option",
+                )
+            )
         if dry_run:
             return None
         raise CredentialsError(
@@ -737,7 +749,9 @@ class IBMRuntimeAdapter(BackendAdapter):
                 raise CredentialsError(
                     f"The IBM Quantum credentials must open a service. Got "
                     f"{self._credentials.describe()}, which failed "
-                    f"({scrub(_one_line(exc), token)})."
+                    f"({scrub(_one_line(exc), token)}). Check the network connection to IBM "
+                    "Quantum first, then the token and instance; --dry-run without "
+                    "credentials prices the run offline."
                 ) from None
         return self._gateway
 

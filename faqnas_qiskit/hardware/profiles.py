@@ -141,7 +141,9 @@ class Limits:
 
 
 def _check_limits(max_qubits: object, max_qpu_seconds: object, source: str) -> None:
-    _int_field("limits.max_qubits", max_qubits, 1, None, source)
+    # a profile cannot accept more qubits than any architecture of the space has (2..10) needs;
+    # 1,000 covers every device while refusing nonsense such as 100000
+    _int_field("limits.max_qubits", max_qubits, 1, 1000, source)
     if max_qpu_seconds is not None:
         _seconds_field("limits.max_qpu_seconds", max_qpu_seconds, source, positive=True)
 

@@ -252,8 +252,10 @@ def connect_ibm(credentials: IBMCredentials) -> IBMRuntimeGateway:
         reason = scrub(f"{type(exc).__name__}: {exc}", credentials.token).replace("\n", " ")
         raise CredentialsError(
             f"The IBM Quantum credentials must open a service. Got {credentials.describe()}, "
-            f"which failed ({reason}). Check QISKIT_IBM_TOKEN / QISKIT_IBM_INSTANCE or your "
-            "saved account."
+            f"which failed ({reason}). Check the network connection to IBM Quantum first (the "
+            "service answers a bad token and no connection alike), then QISKIT_IBM_TOKEN / "
+            "QISKIT_IBM_INSTANCE or your saved account; --dry-run without credentials prices "
+            "the run offline."
         ) from None
     return IBMRuntimeGateway(service)
 
