@@ -356,6 +356,17 @@ class ResultsStore:
                 f"The store's folder must exist. Got {str(self.path.parent)!r} instead. "
                 "Create it or pass another --store."
             )
+        folder = self.path.parent
+        if exists and not (os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)):
+            raise StoreError(
+                invalid(
+                    "store",
+                    "a writable file in a writable folder (SQLite writes its journal beside it)",
+                    f"{text} (read-only)",
+                    "Make the file and its folder writable, or copy the store elsewhere.",
+                    what="option",
+                )
+            )
         mode = "rw" if exists else "rwc"
         try:
             self._db = sqlite3.connect(
