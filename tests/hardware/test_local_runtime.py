@@ -39,8 +39,8 @@ class LocalService:
     """``backend(name)`` from qiskit-ibm-runtime's local service; ``job(id)`` from its jobs."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
         from qiskit_ibm_runtime.fake_provider.local_runtime_job import LocalRuntimeJob
+        from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
 
         self.local = QiskitRuntimeLocalService()
         self.jobs_run: dict[str, Any] = {}
