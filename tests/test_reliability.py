@@ -25,6 +25,7 @@ import pytest
 from faqnas_qiskit.cli import build_parser, main
 from faqnas_qiskit.limits import OPTION_BOUNDS, Bound
 from faqnas_qiskit.store import ResultsStore
+from tests.stores import count_evaluations
 
 TINY = [
     "--qubits", "2", "--depth", "1", "--embedding", "angle", "--population", "3",
@@ -199,17 +200,6 @@ def test_a_run_whose_process_died_reads_as_interrupted(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ real processes
-def _evaluations(path: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 LONGER = [
     "--qubits", "2-4", "--depth", "1-2", "--population", "6", "--generations", "4",
     "--epochs", "3", "--stagnation", "9",
@@ -226,7 +216,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
         text=True,
     )
     deadline = time.monotonic() + 120
-    while _evaluations(store) < 2:
+    while count_evaluations(store) < 2:
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)

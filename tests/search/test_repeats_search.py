@@ -19,6 +19,7 @@ from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.search import WORST, SearchConfig, SearchRunner, SerialEvaluator
 from faqnas_qiskit.space import SearchSpace
 from faqnas_qiskit.store import ResultsStore
+from tests.stores import count_evaluations
 
 TINY = [
     "--dataset", "iris", "--qubits", "2-3", "--depth", "1-2", "--population", "5",
@@ -217,7 +218,7 @@ def test_sigkill_while_repeats_train_then_resume(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 180
-    while _evaluations(store) < 6:  # inside the second generation (population 5)
+    while count_evaluations(store) < 6:  # inside the second generation (population 5)
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
@@ -241,17 +242,6 @@ def test_sigkill_while_repeats_train_then_resume(
 def _cli_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert main([*argv, "--json"]) == 0
     return capsys.readouterr().out
-
-
-def _evaluations(path: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def test_load_dataset_is_what_the_runs_use() -> None:

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from faqnas_qiskit.cli import main
+from tests.stores import count_evaluations
 
 SMALL = [
     "--dataset", "iris", "--qubits", "2-4", "--depth", "1-2", "--population", "6",
@@ -59,17 +60,6 @@ def test_search_runs_front_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert again["trained"] == 0 and _front_keys(again) == _front_keys(out)
 
 
-def _count(path: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _start(store: Path, extra: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "faqnas_qiskit", "search", *SMALL, *extra, "--store", str(store)],
@@ -82,7 +72,7 @@ def _start(store: Path, extra: list[str]) -> subprocess.Popen[str]:
 
 def _wait_for(store: Path, proc: subprocess.Popen[str], evaluations: int) -> None:
     deadline = time.monotonic() + 180
-    while _count(store) < evaluations:
+    while count_evaluations(store) < evaluations:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "search made no progress"
         time.sleep(0.01)
