@@ -112,7 +112,7 @@ class FillSummary:
 
 
 # A worker process's targets, loaded once per process (pass managers are slow to build). Only
-# worker processes (or the caller's process, for workers=1) touch it.
+# worker processes touch it; the caller's process passes its own dictionary.
 _WORKER_TARGETS: dict[str, TargetInfo] = {}
 
 
@@ -130,15 +130,21 @@ def _worker_init() -> None:
 
 
 def _compute_chunk(
-    keys: Sequence[str], target: str, level: int, seed: int, aer_level: int
+    keys: Sequence[str],
+    target: str,
+    level: int,
+    seed: int,
+    aer_level: int,
+    targets: dict[str, TargetInfo] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows (JSON form) of ``keys`` on ``target`` and on Aer; runs in a worker."""
+    """Rows (JSON form) of ``keys`` on ``target`` and on Aer (in a worker: its own targets)."""
     from faqnas_qiskit.circuits import build_circuit
 
+    loaded = _WORKER_TARGETS if targets is None else targets
     for name in (target, AER_TARGET):
-        if name not in _WORKER_TARGETS:
-            _WORKER_TARGETS[name] = TargetInfo.load(name)
-    ibm, aer = _WORKER_TARGETS[target], _WORKER_TARGETS[AER_TARGET]
+        if name not in loaded:
+            loaded[name] = TargetInfo.load(name)
+    ibm, aer = loaded[target], loaded[AER_TARGET]
     out = []
     for key in keys:
         genome = Genome.parse(key)
@@ -212,7 +218,6 @@ def fill_atlas(
             invalid("target", "a timed IBM target such as 'fake_fez'", target, what="option")
         )
     target = info.name
-    _WORKER_TARGETS.setdefault(target, info)
     unique = list(dict.fromkeys(g.key for g in genomes))
     too_large = [k for k in unique if Genome.parse(k).n_qubits > info.num_qubits]
     fits = [k for k in unique if Genome.parse(k).n_qubits <= info.num_qubits]
@@ -248,8 +253,9 @@ def fill_atlas(
             progress(done, len(todo))
 
     if workers == 1 or len(chunks) <= 1:
+        here = {target: info}
         for keys in chunks:
-            store(_compute_chunk(keys, *args))
+            store(_compute_chunk(keys, *args, targets=here))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:

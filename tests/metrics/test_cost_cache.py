@@ -266,3 +266,20 @@ def test_the_formula_check_is_remembered(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(architecture, "flops_formulas_hold", fail)
     with CostCache(path) as cache:
         MetricsCache(persistent=cache).metrics(genome, **WIDTHS, **BUDGET)
+
+
+def test_a_search_reads_the_machine_cache_and_gets_the_same_metrics(tmp_path: Path) -> None:
+    from faqnas_qiskit.data import load_dataset
+    from faqnas_qiskit.search import SearchConfig, search_metrics
+
+    config = SearchConfig(dataset="iris", seed=0)
+    data = load_dataset("iris", seed=0)
+    genomes = [Genome.parse(t) for t in ("q2-angle-cx-linear-ry", "q5-amplitude-cz-circular-rx")]
+    plain, plain_settings = search_metrics(config, data)
+    expected = [plain(g) for g in genomes]
+    for _ in range(2):  # cold, then warm from the file in a new cache object
+        with CostCache(tmp_path / "m.db") as cache:
+            compute, settings = search_metrics(config, data, cache=MetricsCache(persistent=cache))
+            assert settings == plain_settings  # the per-store cache key does not change
+            assert [compute(g) for g in genomes] == expected
+            assert cache.keys("fake_fez", 1, 0) == {g.key for g in genomes}
