@@ -38,6 +38,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
 
 
+def _add_subspace_options(parser: argparse.ArgumentParser, title: str) -> None:
+    sub = parser.add_argument_group(title)
+    sub.add_argument("--qubits", help="e.g. 2-4 or 2,3,5")
+    sub.add_argument("--depth", help="e.g. 1-2")
+    sub.add_argument("--embedding", help="angle, amplitude or both (comma-separated)")
+    sub.add_argument("--entangler", help="cx, cz or both")
+    sub.add_argument("--topology", help="linear, circular or both")
+    sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
+    sub.add_argument(
+        "--exclude-dead",
+        action="store_true",
+        help="leave out networks without a trainable quantum weight (all rotations rz)",
+    )
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
@@ -217,18 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="per-gene resampling probability (default: 0.2)",
     )
-    sub = search.add_argument_group("sub-space (default: the whole space, 23,328 gene vectors)")
-    sub.add_argument("--qubits", help="e.g. 2-4 or 2,3,5")
-    sub.add_argument("--depth", help="e.g. 1-2")
-    sub.add_argument("--embedding", help="angle, amplitude or both (comma-separated)")
-    sub.add_argument("--entangler", help="cx, cz or both")
-    sub.add_argument("--topology", help="linear, circular or both")
-    sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
-    sub.add_argument(
-        "--exclude-dead",
-        action="store_true",
-        help="leave out networks without a trainable quantum weight (all rotations rz)",
-    )
+    _add_subspace_options(search, "sub-space (default: the whole space, 23,328 gene vectors)")
     hw = search.add_argument_group("cost metrics")
     hw.add_argument(
         "--ibm-target",
@@ -1395,7 +1399,7 @@ def _add_atlas_parser(commands: Any) -> None:
         ),
     )
     atlas.add_argument(
-        "--target",
+        "--ibm-target",
         help="fake IBM backend (default: fake_fez); with --report a comma-separated list "
         "(default: every target with an atlas)",
     )
@@ -1407,16 +1411,7 @@ def _add_atlas_parser(commands: Any) -> None:
         "--seed-transpiler", type=int, default=0, help="transpiler seed (default: 0)"
     )
     _add_cache_option(atlas)
-    sub = atlas.add_argument_group("sub-space (default: the whole space, 8,640 networks)")
-    sub.add_argument("--qubits", help="e.g. 2-4 or 2,3,5")
-    sub.add_argument("--depth", help="e.g. 1-2")
-    sub.add_argument("--embedding", help="angle, amplitude or both (comma-separated)")
-    sub.add_argument("--entangler", help="cx, cz or both")
-    sub.add_argument("--topology", help="linear, circular or both")
-    sub.add_argument("--rotations", help="allowed rotations, e.g. ry,rz")
-    sub.add_argument(
-        "--exclude-dead", action="store_true", help="leave out networks without a trainable weight"
-    )
+    _add_subspace_options(atlas, "sub-space (default: the whole space, 8,640 networks)")
     report = atlas.add_argument_group("report")
     report.add_argument("--report", action="store_true", help="write the correlation report")
     report.add_argument("--out", help="report folder (default: faqnas-atlas)")
@@ -1487,8 +1482,8 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
         )
     level, seed = args.optimization_level, args.seed_transpiler
     if args.report:
-        if args.target:
-            names = [canonical_target_name(t) for t in args.target.split(",") if t.strip()]
+        if args.ibm_target:
+            names = [canonical_target_name(t) for t in args.ibm_target.split(",") if t.strip()]
         else:
             names = [t for t, lv, sd, _ in cache.targets() if (lv, sd) == (level, seed)]
             names = [t for t in names if t != "aer"]
@@ -1498,10 +1493,10 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
             if not entries:
                 raise ConfigError(
                     invalid(
-                        "target",
+                        "ibm-target",
                         f"a target with an atlas at optimization level {level}, seed {seed}",
                         name,
-                        f"Run 'faqnas atlas --target {name}' first.",
+                        f"Run 'faqnas atlas --ibm-target {name}' first.",
                         what="option",
                     )
                 )
@@ -1515,10 +1510,10 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
         if not atlases:
             raise ConfigError(
                 invalid(
-                    "target",
+                    "ibm-target",
                     "a target with an atlas in the cache",
                     "none",
-                    "Run 'faqnas atlas --target fake_fez' first.",
+                    "Run 'faqnas atlas --ibm-target fake_fez' first.",
                     what="option",
                 )
             )
@@ -1549,7 +1544,7 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
         print(f"Spearman/Kendall over {networks} networks; wrote {written['md']}")
         return 0
     genomes = atlas_networks(_space(args), exclude_dead=args.exclude_dead)
-    target = args.target or "fake_fez"
+    target = args.ibm_target or "fake_fez"
     summary = fill_atlas(
         genomes,
         cache,

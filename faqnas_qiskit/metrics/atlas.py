@@ -215,7 +215,7 @@ def fill_atlas(
     info = TargetInfo.load(target)
     if info.name == AER_TARGET or not info.timed:
         raise ConfigError(
-            invalid("target", "a timed IBM target such as 'fake_fez'", target, what="option")
+            invalid("ibm-target", "a timed IBM target such as 'fake_fez'", target, what="option")
         )
     target = info.name
     unique = list(dict.fromkeys(g.key for g in genomes))

@@ -117,10 +117,11 @@ def _unknown_target(name: object, names: tuple[str, ...]) -> ConfigError:
     examples = ", ".join(f"'{n}'" for n in _EXAMPLES if n in names)
     return ConfigError(
         invalid(
-            "target",
+            "ibm-target",  # what the CLI calls it (--ibm-target); `target` in the Python API
             f"the name of a fake IBM backend from {_FAKE_PROVIDER} (e.g. {examples})",
             name,
             f"{hint}There are {len(names)}: see faqnas_qiskit.metrics.ibm_target_names().",
+            what="option",
         )
     )
 

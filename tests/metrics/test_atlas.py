@@ -202,7 +202,7 @@ def test_atlas_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main([*base, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["summary"]["computed"] == 16 and len(out["networks"]) == 16
-    assert main([*base, "--target", "fake_torino"]) == 0
+    assert main([*base, "--ibm-target", "fake_torino"]) == 0
     assert "16 computed" in capsys.readouterr().out
     assert main([*base, "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -217,12 +217,12 @@ def test_atlas_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["atlas", "--report", "--target", "fake_nowhere"], "'target' option"),
-        (["atlas", "--report"], "'target' option"),
+        (["atlas", "--report", "--ibm-target", "fake_nowhere"], "'ibm-target' option"),
+        (["atlas", "--report"], "'ibm-target' option"),
         (["atlas", "--no-cache"], "'cache' option"),
         (["atlas", "--qubits", "11"], "'qubits' option"),
         (["atlas", "--workers", "0", "--qubits", "2", "--depth", "1"], "'workers' option"),
-        (["atlas", "--target", "fake_nowhere", "--qubits", "2"], "'target'"),
+        (["atlas", "--ibm-target", "fake_nowhere", "--qubits", "2"], "'ibm-target'"),
     ],
 )
 def test_atlas_bad_input_is_one_line(

@@ -193,7 +193,7 @@ def test_an_unknown_target_is_one_clear_line(name: str) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert f"Got {name!r} instead." in message
-    assert "'target'" in message and "fake_fez" in message and "ibm_target_names()" in message
+    assert "'ibm-target'" in message and "fake_fez" in message and "ibm_target_names()" in message
     if name == "fake_fes":
         assert "Did you mean 'fake_fez'?" in message
 
