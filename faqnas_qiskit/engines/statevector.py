@@ -97,9 +97,8 @@ class HQNNSimulator:
             state = state[..., source]
             if phase is not None:
                 state = state * phase
-        probs = torch.mul(state.conj(), state).real
-        signs = _signs(n, probs.dtype, probs.device)
-        return torch.matmul(probs, signs).to(features.dtype)
+        readout = z_expectations(state.reshape(replicas * batch, 2**n))
+        return readout.reshape(replicas, batch, n).to(features.dtype)
 
     def _entangler(
         self, device: torch.device, dtype: torch.dtype
@@ -149,28 +148,7 @@ def _angle_product_state(features: torch.Tensor, dtype: torch.dtype) -> torch.Te
 
 def _rotations(angles: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
     """RX, RY or RZ matrices, shape (R, n, 2, 2), from angles (R, n) in radians."""
-    half = torch.div(angles, 2)
-    c = torch.cos(half)
-    s = torch.sin(half)
-    zero = torch.zeros_like(c)
-    if kind == "rx":
-        rows = (
-            (torch.complex(c, zero), torch.complex(zero, -s)),
-            (torch.complex(zero, -s), torch.complex(c, zero)),
-        )
-    elif kind == "ry":
-        rows = (
-            (torch.complex(c, zero), torch.complex(-s, zero)),
-            (torch.complex(s, zero), torch.complex(c, zero)),
-        )
-    else:
-        rows = (
-            (torch.complex(c, -s), torch.complex(zero, zero)),
-            (torch.complex(zero, zero), torch.complex(c, s)),
-        )
-    top = torch.stack(rows[0], dim=-1)
-    bottom = torch.stack(rows[1], dim=-1)
-    return torch.stack((top, bottom), dim=-2).to(dtype)
+    return CircuitProgram._rotation_matrices(angles, [kind] * angles.shape[-1], dtype)
 
 
 def _kron_block(mats: torch.Tensor, qubits: range) -> torch.Tensor:
@@ -204,10 +182,3 @@ def _apply_replica_layer(state: torch.Tensor, mats: torch.Tensor, n: int) -> tor
         high = _kron_block(mats, range(h, n))  # (R, 2**(n-h), 2**(n-h))
         view = torch.matmul(high.unsqueeze(1), view.reshape(replicas, batch, 2 ** (n - h), 2**h))
     return view.reshape(replicas, batch, dim)
-
-
-def _signs(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """(2**n, n): +1 where qubit i of the basis index is 0, -1 where it is 1."""
-    index = torch.arange(2**n, device=device)
-    bits = (index.unsqueeze(1) >> torch.arange(n, device=device)) & 1
-    return (1 - 2 * bits).to(dtype)
