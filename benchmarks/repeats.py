@@ -1,12 +1,15 @@
 """Cost of repeats: K = 5 batched repeats against K = 1, and the Iris variance share.
 
-    python benchmarks/repeats.py [--candidates 20] [--repeats 5] [--seed 0] [--wait-idle 30]
+    python benchmarks/repeats.py [--candidates 20] [--repeats 5] [--seed 0] [--rounds 5]
+        [--wait-idle 30]
 
 Part 1 (cost). The same ``--candidates`` random networks of 2-6 qubits (every embedding,
 entangler, topology, depth and rotation; drawn from ``--seed``) are trained and scored on Iris
 and on Digits at the paper's budget (5 epochs, lr 0.003, batch 64, float32, one torch thread),
-once with K = 1 (the paper's single evaluation) and once with K = ``--repeats`` (the repeats as
-one batched computation), interleaved per candidate so that a change of machine load hits both.
+with K = 1 (the paper's single evaluation) and with K = ``--repeats`` (the repeats as one
+batched computation), interleaved per candidate so that a change of machine load hits both, in
+``--rounds`` rounds; each candidate's time is its median over the rounds (one Iris evaluation
+takes tens of milliseconds, so single timings are noisy).
 The cost metrics are not included: they are computed once per architecture whatever K is. It
 prints the total wall time of each and their ratio (the acceptance bound is 1.6x).
 
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (median per network)")
     parser.add_argument("--wait-idle", type=float, default=0.0, help="wait up to N s for idle")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -95,10 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         _timed(genomes[0], dataset, paper, 1, 0)
         _timed(genomes[0], dataset, paper, k, 0)
         meter = CpuMeter()
-        single = batched = 0.0
-        for i, genome in enumerate(genomes):
-            single += _timed(genome, dataset, paper, 1, 1000 + i)
-            batched += _timed(genome, dataset, paper, k, 1000 + i)
+        times: dict[int, list[list[float]]] = {1: [], k: []}
+        for _ in range(args.rounds):
+            for K in (1, k):
+                times[K].append([])
+            for i, genome in enumerate(genomes):
+                for K in (1, k):  # interleaved: a change of load hits both
+                    times[K][-1].append(_timed(genome, dataset, paper, K, 1000 + i))
+        # per candidate, the median over rounds; then the sum over candidates
+        single = float(np.sum(np.median(np.array(times[1]), axis=0)))
+        batched = float(np.sum(np.median(np.array(times[k]), axis=0)))
         rows.append(
             [
                 name,

@@ -147,8 +147,34 @@ def _angle_product_state(features: torch.Tensor, dtype: torch.dtype) -> torch.Te
 
 
 def _rotations(angles: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
-    """RX, RY or RZ matrices, shape (R, n, 2, 2), from angles (R, n) in radians."""
-    return CircuitProgram._rotation_matrices(angles, [kind] * angles.shape[-1], dtype)
+    """RX, RY or RZ matrices, shape (R, n, 2, 2), from angles (R, n) in radians.
+
+    One kind for the whole layer, so the matrix is built directly: the program's general
+    builder (``CircuitProgram._rotation_matrices``) selects per gate among kinds with masks and
+    builds them anew on every call, which costs this hot path more than it saves in code.
+    """
+    half = torch.div(angles, 2)
+    c = torch.cos(half)
+    s = torch.sin(half)
+    zero = torch.zeros_like(c)
+    if kind == "rx":
+        rows = (
+            (torch.complex(c, zero), torch.complex(zero, -s)),
+            (torch.complex(zero, -s), torch.complex(c, zero)),
+        )
+    elif kind == "ry":
+        rows = (
+            (torch.complex(c, zero), torch.complex(-s, zero)),
+            (torch.complex(s, zero), torch.complex(c, zero)),
+        )
+    else:
+        rows = (
+            (torch.complex(c, -s), torch.complex(zero, zero)),
+            (torch.complex(zero, zero), torch.complex(c, s)),
+        )
+    top = torch.stack(rows[0], dim=-1)
+    bottom = torch.stack(rows[1], dim=-1)
+    return torch.stack((top, bottom), dim=-2).to(dtype)
 
 
 def _kron_block(mats: torch.Tensor, qubits: range) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,6 +111,21 @@ class ReplicaHQNN(nn.Module):
         return model
 
 
+_SPLITS: weakref.WeakKeyDictionary[Dataset, dict[tuple[int, int], Dataset]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Repeat splits already drawn, per loaded dataset: every candidate of a run uses the same
+ones (a pure function of the dataset, the seed and the repeat; gone with the dataset)."""
+
+
+def _repeat_split(dataset: Dataset, seed: int, repeat: int) -> Dataset:
+    drawn = _SPLITS.setdefault(dataset, {})
+    key = (seed, repeat)
+    if key not in drawn:
+        drawn[key] = repeat_split(dataset, seed=seed, repeat=repeat)
+    return drawn[key]
+
+
 def _replica_accuracy(model: ReplicaHQNN, x: torch.Tensor, y: torch.Tensor) -> list[float]:
     """Per-replica accuracy of features (R, rows, f) against labels (R, rows)."""
     rows = x.shape[1]
@@ -147,22 +163,23 @@ def _batched(
         return x, y
 
     x_train, y_train = stack("train")
-    n = x_train.shape[1]
+    n, n_features = x_train.shape[1], x_train.shape[2]
     count = len(repeats)
     errors: list[str | None] = [None] * count
     losses: list[list[float]] = [[] for _ in repeats]
-    optimiser = torch.optim.Adam(replica.parameters(), lr=config.lr)
+    # foreach: one kernel per step for all stacked tensors (the same elementwise Adam)
+    optimiser = torch.optim.Adam(replica.parameters(), lr=config.lr, foreach=True)
     started = time.perf_counter()
     for epoch in range(config.epochs):
         orders = torch.stack([torch.randperm(n, generator=g) for g in generators])
         totals = torch.zeros(count, dtype=torch.float64)
         for start in range(0, n, config.batch_size):
             batch = orders[:, start : start + config.batch_size]  # (R, b)
-            xb = torch.take_along_dim(x_train, batch.unsqueeze(-1), dim=1)
-            yb = torch.take_along_dim(y_train, batch, dim=1)
+            xb = torch.gather(x_train, 1, batch.unsqueeze(-1).expand(-1, -1, n_features))
+            yb = torch.gather(y_train, 1, batch)
             optimiser.zero_grad()
             logp = replica(xb)  # (R, b, C)
-            per_replica = -torch.take_along_dim(logp, yb.unsqueeze(-1), dim=2).squeeze(-1).mean(1)
+            per_replica = -torch.gather(logp, 2, yb.unsqueeze(-1)).squeeze(-1).mean(1)
             values = per_replica.detach().double()
             alive = torch.tensor([e is None for e in errors])
             for r in range(count):
@@ -280,7 +297,7 @@ def evaluate_repeats(
     if not chosen:
         return []
     if batched and len(chosen) > 1 and config.engine == "statevector":
-        datasets = [repeat_split(dataset, seed=split, repeat=r) for r in chosen]
+        datasets = [_repeat_split(dataset, split, r) for r in chosen]
         try:
             return _batched(genome, datasets, chosen, config, seed, metrics)
         except Exception as exc:  # the whole batch failed: every repeat is a failed result
