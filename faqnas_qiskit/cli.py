@@ -81,6 +81,15 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--double", action="store_true", help="train in float64/complex128")
     group.add_argument(
+        "--device",
+        default="cpu",
+        help=(
+            "cpu (default), cuda, or auto (cuda when torch sees a GPU): where model, engine and "
+            "data live; results agree with cpu to float tolerance, and a cuda result is stored "
+            "apart from the cpu one"
+        ),
+    )
+    group.add_argument(
         "--repeats",
         type=int,
         default=1,
@@ -386,6 +395,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         TrainingConfig,
         TrainingError,
         evaluate_repeats,
+        resolve_device,
     )
     from faqnas_qiskit.space import Genome
 
@@ -397,6 +407,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         engine=args.engine,
         double=args.double,
+        device=resolve_device(args.device),
     )
     _set_threads(args.threads)
     dataset = load_dataset(
@@ -791,7 +802,7 @@ def _csv_value(value: object) -> object:
 
 def _search_config(args: argparse.Namespace) -> Any:
     """The SearchConfig that ``faqnas search`` options describe (a new run)."""
-    from faqnas_qiskit.evaluation import TrainingConfig
+    from faqnas_qiskit.evaluation import TrainingConfig, resolve_device
     from faqnas_qiskit.search import SearchConfig, parse_objectives
 
     return SearchConfig(
@@ -812,6 +823,7 @@ def _search_config(args: argparse.Namespace) -> Any:
             batch_size=args.batch_size,
             engine=args.engine,
             double=args.double,
+            device=resolve_device(args.device),
         ),
         max_train=args.max_train,
         target_column=args.target,

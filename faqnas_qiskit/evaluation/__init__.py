@@ -1,6 +1,6 @@
 """Train and score one genome."""
 
-from faqnas_qiskit.evaluation.config import TrainingConfig
+from faqnas_qiskit.evaluation.config import DEVICES, TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.record import EvaluationRecord
 from faqnas_qiskit.evaluation.repeats import (
     MAX_REPEATS,
@@ -19,6 +19,7 @@ from faqnas_qiskit.evaluation.train import (
 )
 
 __all__ = [
+    "DEVICES",
     "MAX_REPEATS",
     "AccuracyStats",
     "EvaluationRecord",
@@ -31,6 +32,7 @@ __all__ = [
     "evaluate_genome",
     "evaluate_repeats",
     "repeat_seeds",
+    "resolve_device",
     "train_model",
     "variance_share",
     "variance_verdict",

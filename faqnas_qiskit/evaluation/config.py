@@ -9,7 +9,54 @@ from typing import Any
 from faqnas_qiskit.engines import ENGINES
 from faqnas_qiskit.errors import ConfigError, invalid
 
-__all__ = ["TrainingConfig"]
+__all__ = ["DEVICES", "TrainingConfig", "resolve_device"]
+
+#: The ``--device`` choices; ``auto`` is resolved by :func:`resolve_device` before training.
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
+
+
+def _cuda_available() -> bool:
+    import torch  # deferred: the config is imported by code paths that never train
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(choice: object) -> str:
+    """The device a ``--device`` choice trains on in this process.
+
+    Args:
+        choice: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when torch sees a GPU, else CPU).
+
+    Returns:
+        ``"cpu"`` or ``"cuda"``.
+
+    Raises:
+        ConfigError: If ``choice`` is not one of ``DEVICES``, or is ``"cuda"`` and torch sees
+            no CUDA GPU (or is a CPU-only build).
+    """
+    if choice not in DEVICES:
+        raise ConfigError(
+            invalid(
+                "device",
+                f"one of {', '.join(DEVICES)}",
+                choice,
+                "Use --device cpu, cuda or auto.",
+                what="option",
+            )
+        )
+    if choice == "auto":
+        return "cuda" if _cuda_available() else "cpu"
+    if choice == "cuda" and not _cuda_available():
+        raise ConfigError(
+            invalid(
+                "device",
+                "cpu or auto here: torch sees no CUDA GPU on this machine",
+                choice,
+                "Use --device cpu (or auto), or install a CUDA build of torch on a GPU machine.",
+                what="option",
+            )
+        )
+    return str(choice)
 
 
 @dataclass(frozen=True)
@@ -22,6 +69,9 @@ class TrainingConfig:
         batch_size: Samples per optimiser step, at least 1.
         engine: Engine of the quantum layer (``"statevector"`` or ``"aer"``).
         double: Train in float64/complex128 instead of float32/complex64.
+        device: Where model, engine and data live: ``"cpu"`` or ``"cuda"`` (``auto`` is
+            resolved before, by :func:`resolve_device`). Part of the store key only when it is
+            not ``"cpu"`` (see :meth:`to_dict`).
     """
 
     epochs: int = 5
@@ -29,6 +79,7 @@ class TrainingConfig:
     batch_size: int = 64
     engine: str = "statevector"
     double: bool = False
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
@@ -75,11 +126,42 @@ class TrainingConfig:
                     what="option",
                 )
             )
+        if self.device not in ("cpu", "cuda"):
+            raise ConfigError(
+                invalid(
+                    "device",
+                    "cpu or cuda (resolve auto with resolve_device first)",
+                    self.device,
+                    "Use --device cpu, cuda or auto.",
+                    what="option",
+                )
+            )
+        if self.device != "cpu" and self.engine != "statevector":
+            raise ConfigError(
+                invalid(
+                    "device",
+                    f"cpu with --engine {self.engine} (Aer simulates on the CPU)",
+                    self.device,
+                    "Use --engine statevector to train on the GPU, or --device cpu.",
+                    what="option",
+                )
+            )
         object.__setattr__(self, "lr", float(self.lr))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; also the training part of the cache key."""
-        return asdict(self)
+        """JSON-ready form; also the training part of the cache key.
+
+        ``device`` is left out when it is ``"cpu"``, so keys and records written before the
+        option existed stay valid. A CUDA training is keyed apart: float32 kernels on the GPU
+        round differently from the CPU's, so its trained weights and accuracies agree with a
+        CPU training only to float tolerance, and the store promises that one key holds one
+        reproducible result (``--threads`` is not in the key because one thread per
+        evaluation is the default in every mode).
+        """
+        out = asdict(self)
+        if self.device == "cpu":
+            del out["device"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:

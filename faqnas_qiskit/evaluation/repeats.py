@@ -25,9 +25,9 @@ from torch import nn
 from faqnas_qiskit.circuits import build_circuit, effective_weights
 from faqnas_qiskit.data import Dataset, repeat_split
 from faqnas_qiskit.engines import HQNNSimulator
-from faqnas_qiskit.evaluation.config import TrainingConfig
+from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.record import EvaluationRecord
-from faqnas_qiskit.evaluation.train import evaluate_genome, repeat_seeds
+from faqnas_qiskit.evaluation.train import evaluate_genome, numpy_view, repeat_seeds
 from faqnas_qiskit.limits import MAX_REPEATS
 from faqnas_qiskit.models import HQNN, InitialParameters, build_model, initial_parameters
 from faqnas_qiskit.space import Genome
@@ -35,6 +35,7 @@ from faqnas_qiskit.space import Genome
 __all__ = ["MAX_REPEATS", "RepeatResult", "ReplicaHQNN", "evaluate_repeats"]
 
 
+#: Rows per replica scored per forward pass (bounded memory whatever the split's size).
 _EVAL_BATCH = 1024
 
 
@@ -56,8 +57,9 @@ class RepeatResult:
 
 
 def _state_bytes(model: nn.Module) -> bytes:
+    """The state dict on the CPU, loadable on any machine whatever device trained it."""
     buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
     return buffer.getvalue()
 
 
@@ -118,6 +120,35 @@ _SPLITS: weakref.WeakKeyDictionary[Dataset, dict[tuple[int, int], Dataset]] = (
 ones (a pure function of the dataset, the seed and the repeat; gone with the dataset)."""
 
 
+_STACKED: weakref.WeakKeyDictionary[
+    Dataset, dict[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
+] = weakref.WeakKeyDictionary()
+"""The repeats' splits stacked along the replica dimension, per loaded dataset and (split,
+split seed, repeats, dtype, device): built once per run, not once per candidate."""
+
+
+def _stacked(
+    base: Dataset,
+    datasets: Sequence[Dataset],
+    key: tuple[object, ...],
+    split: str,
+    dtype: torch.dtype,
+    device: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (R, rows, f) and labels (R, rows) of ``split`` of each repeat's dataset."""
+    cached = _STACKED.setdefault(base, {})
+    full = (split, *key, dtype, device)
+    if full not in cached:
+        first_x = getattr(datasets[0], f"x_{split}")
+        x = torch.empty((len(datasets), *first_x.shape), dtype=dtype, device=device)
+        y = torch.empty((len(datasets), first_x.shape[0]), dtype=torch.int64, device=device)
+        for r, d in enumerate(datasets):  # filled in place: no intermediate copies
+            x[r].copy_(numpy_view(getattr(d, f"x_{split}")))
+            y[r].copy_(numpy_view(getattr(d, f"y_{split}")))
+        cached[full] = (x, y)
+    return cached[full]
+
+
 def _repeat_split(dataset: Dataset, seed: int, repeat: int) -> Dataset:
     drawn = _SPLITS.setdefault(dataset, {})
     key = (seed, repeat)
@@ -131,7 +162,7 @@ def _replica_accuracy(model: ReplicaHQNN, x: torch.Tensor, y: torch.Tensor) -> l
     rows = x.shape[1]
     if rows == 0:
         return [0.0] * x.shape[0]
-    correct = torch.zeros(x.shape[0], dtype=torch.long)
+    correct = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     with torch.no_grad():
         for start in range(0, rows, _EVAL_BATCH):
             logits = model(x[:, start : start + _EVAL_BATCH])
@@ -141,13 +172,16 @@ def _replica_accuracy(model: ReplicaHQNN, x: torch.Tensor, y: torch.Tensor) -> l
 
 def _batched(
     genome: Genome,
-    datasets: Sequence[Dataset],
+    base: Dataset,
+    split_seed: int,
     repeats: Sequence[int],
     config: TrainingConfig,
     seed: int,
     metrics: dict[str, object],
 ) -> list[RepeatResult]:
+    device = resolve_device(config.device)
     dtype = torch.float64 if config.double else torch.float32
+    datasets = [_repeat_split(base, split_seed, r) for r in repeats]
     first = datasets[0]
     initial = []
     generators = []
@@ -155,12 +189,11 @@ def _batched(
         weights_seed, batches_seed = repeat_seeds(seed, r)
         initial.append(initial_parameters(genome, first.n_features, first.n_classes, weights_seed))
         generators.append(torch.Generator().manual_seed(batches_seed))
-    replica = ReplicaHQNN(genome, initial, dtype)
+    replica = ReplicaHQNN(genome, initial, dtype).to(device)
+    key = (split_seed, tuple(repeats))
 
     def stack(split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.stack([torch.tensor(getattr(d, f"x_{split}"), dtype=dtype) for d in datasets])
-        y = torch.stack([torch.tensor(getattr(d, f"y_{split}")) for d in datasets])
-        return x, y
+        return _stacked(base, datasets, key, split, dtype, device)
 
     x_train, y_train = stack("train")
     n, n_features = x_train.shape[1], x_train.shape[2]
@@ -171,7 +204,8 @@ def _batched(
     optimiser = torch.optim.Adam(replica.parameters(), lr=config.lr, foreach=True)
     started = time.perf_counter()
     for epoch in range(config.epochs):
-        orders = torch.stack([torch.randperm(n, generator=g) for g in generators])
+        # drawn on the CPU whatever the device: the batch orders do not depend on it
+        orders = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
         totals = torch.zeros(count, dtype=torch.float64)
         for start in range(0, n, config.batch_size):
             batch = orders[:, start : start + config.batch_size]  # (R, b)
@@ -180,8 +214,8 @@ def _batched(
             optimiser.zero_grad()
             logp = replica(xb)  # (R, b, C)
             per_replica = -torch.gather(logp, 2, yb.unsqueeze(-1)).squeeze(-1).mean(1)
-            values = per_replica.detach().double()
-            alive = torch.tensor([e is None for e in errors])
+            values = per_replica.detach().double().cpu()
+            alive = torch.tensor([e is None for e in errors], device=device)
             for r in range(count):
                 value = float(values[r])
                 if errors[r] is None and not math.isfinite(value):
@@ -191,7 +225,7 @@ def _batched(
                         "for extreme values."
                     )
                     alive[r] = False
-            if not bool(alive.any()):
+            if all(e is not None for e in errors):
                 break
             per_replica[alive].sum().backward()
             optimiser.step()
@@ -208,7 +242,7 @@ def _batched(
     scored = time.perf_counter()
     # one plain HQNN as the template of the stored state dicts (what hardware re-evaluation loads)
     template = build_model(genome, first.n_features, first.n_classes, engine=config.engine).to(
-        dtype
+        device=device, dtype=dtype
     )
     effective = effective_weights(genome)
     results = []
@@ -297,9 +331,8 @@ def evaluate_repeats(
     if not chosen:
         return []
     if batched and len(chosen) > 1 and config.engine == "statevector":
-        datasets = [_repeat_split(dataset, split, r) for r in chosen]
         try:
-            return _batched(genome, datasets, chosen, config, seed, metrics)
+            return _batched(genome, dataset, split, chosen, config, seed, metrics)
         except Exception as exc:  # the whole batch failed: every repeat is a failed result
             message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
             return [RepeatResult(r, None, message, None) for r in chosen]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
+import weakref
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +15,7 @@ from torch.nn import functional
 from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.data import Dataset, repeat_split
 from faqnas_qiskit.errors import FaqnasError
-from faqnas_qiskit.evaluation.config import TrainingConfig
+from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.record import EvaluationRecord
 from faqnas_qiskit.models import HQNN, build_model
 from faqnas_qiskit.space import Genome
@@ -24,10 +26,19 @@ __all__ = [
     "derive_seed",
     "evaluate_genome",
     "repeat_seeds",
+    "split_tensors",
     "train_model",
 ]
 
+#: Rows scored per forward pass: bounds the scoring memory (1024 x 2**n amplitudes) whatever
+#: the split's size.
 _EVAL_BATCH = 1024
+
+_TENSORS: weakref.WeakKeyDictionary[
+    Dataset, dict[tuple[str, torch.dtype, str], tuple[torch.Tensor, torch.Tensor]]
+] = weakref.WeakKeyDictionary()
+"""Each loaded dataset's splits as tensors, per (split, dtype, device): every candidate of a run
+trains on the same tensors, so a process holds one copy of the data (gone with the dataset)."""
 
 
 class TrainingError(FaqnasError):
@@ -79,8 +90,50 @@ def accuracy(model: HQNN, x: torch.Tensor, y: torch.Tensor) -> float:
     return correct / x.shape[0]
 
 
-def _tensor(array: npt.NDArray[np.float64], dtype: torch.dtype) -> torch.Tensor:
-    return torch.tensor(array, dtype=dtype)  # copies: dataset arrays are read-only
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
+
+
+def numpy_view(array: npt.NDArray[np.generic]) -> torch.Tensor:
+    """A tensor sharing the memory of a (read-only) dataset array; never write into it.
+
+    torch warns that it cannot mark a tensor read-only; nothing here writes into its inputs.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _as_tensor(array: npt.NDArray[np.generic], dtype: torch.dtype, device: str) -> torch.Tensor:
+    view = numpy_view(array)
+    if device == "cpu" and array.dtype == _NUMPY_DTYPES.get(dtype):
+        return view  # same dtype on the CPU: share the dataset's memory, no copy
+    return view.to(device=device, dtype=dtype, copy=True)
+
+
+def split_tensors(
+    dataset: Dataset, split: str, dtype: torch.dtype, device: str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split of ``dataset`` as tensors, converted once per process and then shared.
+
+    Args:
+        dataset: The loaded dataset.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        dtype: Feature dtype (``torch.float32`` or ``torch.float64``).
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        Features, shape (rows, n_features), and int64 class indices, shape (rows,), on
+        ``device``. float64 features on the CPU share the dataset's (read-only) memory; treat
+        both tensors as read-only.
+    """
+    cached = _TENSORS.setdefault(dataset, {})
+    key = (split, dtype, device)
+    if key not in cached:
+        cached[key] = (
+            _as_tensor(getattr(dataset, f"x_{split}"), dtype, device),
+            _as_tensor(np.asarray(getattr(dataset, f"y_{split}")), torch.int64, device),
+        )
+    return cached[key]
 
 
 def train_model(
@@ -93,11 +146,11 @@ def train_model(
     """Train ``model`` in place with Adam and NLL loss.
 
     Args:
-        model: The HQNN.
+        model: The HQNN, on the device of ``x``.
         x: Training features, shape (n, n_features).
         y: Class indices, shape (n,).
         config: Epochs, learning rate, batch size.
-        generator: Source of the batch order.
+        generator: Source of the batch order (a CPU generator).
 
     Returns:
         Mean training loss of each epoch, nats.
@@ -110,7 +163,8 @@ def train_model(
     losses = []
     model.train()
     for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator)
+        # drawn on the CPU whatever the device: the batch order does not depend on it
+        order = torch.randperm(n, generator=generator).to(x.device)
         total = 0.0
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
@@ -157,9 +211,14 @@ def evaluate_genome(
             ``seed``, as in ``faqnas evaluate`` where one seed is both).
 
     Returns:
-        The record and the trained model.
+        The record and the trained model (on ``config.device``).
+
+    Raises:
+        ConfigError: If ``config.device`` is ``"cuda"`` and torch sees no CUDA GPU.
+        TrainingError: If the loss stops being finite.
     """
     config = config or TrainingConfig()
+    device = resolve_device(config.device)
     dtype = torch.float64 if config.double else torch.float32
     dataset = repeat_split(dataset, seed=seed if split_seed is None else split_seed, repeat=repeat)
     weights_seed, batches_seed = repeat_seeds(seed, repeat)
@@ -169,15 +228,15 @@ def evaluate_genome(
         dataset.n_classes,
         engine=config.engine,
         seed=weights_seed,
-    ).to(dtype)
+    ).to(device=device, dtype=dtype)
     generator = torch.Generator().manual_seed(batches_seed)
-    x_train, y_train = _tensor(dataset.x_train, dtype), torch.tensor(dataset.y_train)
+    x_train, y_train = split_tensors(dataset, "train", dtype, device)
     started = time.perf_counter()
     losses = train_model(model, x_train, y_train, config, generator)
     trained = time.perf_counter()
     train_acc = accuracy(model, x_train, y_train)
-    val_acc = accuracy(model, _tensor(dataset.x_val, dtype), torch.tensor(dataset.y_val))
-    test_acc = accuracy(model, _tensor(dataset.x_test, dtype), torch.tensor(dataset.y_test))
+    val_acc = accuracy(model, *split_tensors(dataset, "val", dtype, device))
+    test_acc = accuracy(model, *split_tensors(dataset, "test", dtype, device))
     scored = time.perf_counter()
     record = EvaluationRecord(
         genome=genome.key,
