@@ -840,6 +840,23 @@ RESUME_MAY_CHANGE = ("workers", "scheduler", "threads", "json", "store", "debug"
 what it computes."""
 
 
+def _check_resume_device(requested: str, stored: str, run_id: str) -> None:
+    """A resumed run trains where it started (the device is part of its stored results' key)."""
+    from faqnas_qiskit.evaluation import resolve_device
+
+    if requested != "cpu" and resolve_device(requested) != stored:
+        raise ConfigError(
+            invalid(
+                "device",
+                f"{stored}, where run {run_id} trained (the device is part of its results' key)",
+                requested,
+                "Drop --device, or start a new search on that device.",
+                what="option",
+            )
+        )
+    resolve_device(stored)  # a CUDA run resumed on a machine without CUDA: one line, here
+
+
 def _check_resume_options(args: argparse.Namespace, stored: Any) -> None:
     """Refuse options given with ``--resume`` that contradict the stored run, naming them."""
     search = _subparsers(build_parser())["search"]
@@ -919,6 +936,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
                     "--dataset, or resume a run of that dataset (see 'faqnas runs')."
                 )
             _check_resume_options(args, config)
+            _check_resume_device(args.device, config.training.device, run.id)
         except BaseException:
             store.close()
             raise

@@ -148,3 +148,17 @@ def test_cuda_batched_repeats_equal_cpu() -> None:
         assert a.record is not None and b.record is not None
         np.testing.assert_allclose(b.record.loss_per_epoch, a.record.loss_per_epoch, rtol=1e-9)
         assert b.record.val_accuracy == a.record.val_accuracy
+
+
+def test_resume_keeps_the_device_of_the_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    store = f"{tmp_path}/s.db"
+    argv = ["search", "--dataset", "iris", "--store", store, "--qubits", "2", "--depth", "1"]
+    argv += ["--population", "2", "--generations", "1", "--epochs", "1", "--json"]
+    assert main(argv) == 0
+    run = json.loads(capsys.readouterr().out)["run"]
+    monkeypatch.setattr(config_module, "_cuda_available", lambda: True)  # as on a GPU machine
+    assert main(["search", "--store", store, "--resume", run, "--device", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'device' option must be cpu, where run" in err
