@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from faqnas_qiskit.circuits import build_circuit, effective_weights
-from faqnas_qiskit.data import Dataset, repeat_split
+from faqnas_qiskit.data import SPLITS, Dataset, repeat_split
 from faqnas_qiskit.engines import HQNNSimulator
 from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.record import EvaluationRecord
@@ -113,48 +113,43 @@ class ReplicaHQNN(nn.Module):
         return model
 
 
-_SPLITS: weakref.WeakKeyDictionary[Dataset, dict[tuple[int, int], Dataset]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Repeat splits already drawn, per loaded dataset: every candidate of a run uses the same
-ones (a pure function of the dataset, the seed and the repeat; gone with the dataset)."""
-
-
 _STACKED: weakref.WeakKeyDictionary[
-    Dataset, dict[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
+    Dataset, tuple[tuple[object, ...], dict[str, tuple[torch.Tensor, torch.Tensor]]]
 ] = weakref.WeakKeyDictionary()
-"""The repeats' splits stacked along the replica dimension, per loaded dataset and (split,
-split seed, repeats, dtype, device): built once per run, not once per candidate."""
+"""Per loaded dataset, the repeats' splits of the latest (split seed, repeats, dtype, device),
+stacked along the replica dimension: built once per run, shared by its candidates, and the only
+copy of the repeats' data the process keeps (gone with the dataset)."""
 
 
 def _stacked(
-    base: Dataset,
-    datasets: Sequence[Dataset],
-    key: tuple[object, ...],
-    split: str,
-    dtype: torch.dtype,
-    device: str,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features (R, rows, f) and labels (R, rows) of ``split`` of each repeat's dataset."""
-    cached = _STACKED.setdefault(base, {})
-    full = (split, *key, dtype, device)
-    if full not in cached:
-        first_x = getattr(datasets[0], f"x_{split}")
-        x = torch.empty((len(datasets), *first_x.shape), dtype=dtype, device=device)
-        y = torch.empty((len(datasets), first_x.shape[0]), dtype=torch.int64, device=device)
-        for r, d in enumerate(datasets):  # filled in place: no intermediate copies
-            x[r].copy_(numpy_view(getattr(d, f"x_{split}")))
-            y[r].copy_(numpy_view(getattr(d, f"y_{split}")))
-        cached[full] = (x, y)
-    return cached[full]
+    base: Dataset, split_seed: int, repeats: Sequence[int], dtype: torch.dtype, device: str
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Each split's features (R, rows, f) and labels (R, rows) of the repeats' datasets.
 
-
-def _repeat_split(dataset: Dataset, seed: int, repeat: int) -> Dataset:
-    drawn = _SPLITS.setdefault(dataset, {})
-    key = (seed, repeat)
-    if key not in drawn:
-        drawn[key] = repeat_split(dataset, seed=seed, repeat=repeat)
-    return drawn[key]
+    The repeats' float64 splits (``repeat_split``) are drawn one at a time and copied into the
+    stacks in the training dtype, so only one of them exists at any moment.
+    """
+    key = (split_seed, tuple(repeats), dtype, device)
+    held = _STACKED.get(base)
+    if held is not None and held[0] == key:
+        return held[1]
+    _STACKED.pop(base, None)  # one stack per dataset: free the previous one first
+    stacks: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for r, repeat in enumerate(repeats):
+        drawn = repeat_split(base, seed=split_seed, repeat=repeat)
+        for split in SPLITS:
+            x_np = getattr(drawn, f"x_{split}")
+            if split not in stacks:
+                stacks[split] = (
+                    torch.empty((len(repeats), *x_np.shape), dtype=dtype, device=device),
+                    torch.empty((len(repeats), x_np.shape[0]), dtype=torch.int64, device=device),
+                )
+            x, y = stacks[split]
+            x[r].copy_(numpy_view(x_np))  # filled in place: no intermediate copies
+            y[r].copy_(numpy_view(getattr(drawn, f"y_{split}")))
+        del drawn
+    _STACKED[base] = (key, stacks)
+    return stacks
 
 
 def _replica_accuracy(model: ReplicaHQNN, x: torch.Tensor, y: torch.Tensor) -> list[float]:
@@ -181,19 +176,17 @@ def _batched(
 ) -> list[RepeatResult]:
     device = resolve_device(config.device)
     dtype = torch.float64 if config.double else torch.float32
-    datasets = [_repeat_split(base, split_seed, r) for r in repeats]
-    first = datasets[0]
     initial = []
     generators = []
     for r in repeats:
         weights_seed, batches_seed = repeat_seeds(seed, r)
-        initial.append(initial_parameters(genome, first.n_features, first.n_classes, weights_seed))
+        initial.append(initial_parameters(genome, base.n_features, base.n_classes, weights_seed))
         generators.append(torch.Generator().manual_seed(batches_seed))
     replica = ReplicaHQNN(genome, initial, dtype).to(device)
-    key = (split_seed, tuple(repeats))
+    stacks = _stacked(base, split_seed, repeats, dtype, device)
 
     def stack(split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        return _stacked(base, datasets, key, split, dtype, device)
+        return stacks[split]
 
     x_train, y_train = stack("train")
     n, n_features = x_train.shape[1], x_train.shape[2]
@@ -241,7 +234,7 @@ def _batched(
     }
     scored = time.perf_counter()
     # one plain HQNN as the template of the stored state dicts (what hardware re-evaluation loads)
-    template = build_model(genome, first.n_features, first.n_classes, engine=config.engine).to(
+    template = build_model(genome, base.n_features, base.n_classes, engine=config.engine).to(
         device=device, dtype=dtype
     )
     effective = effective_weights(genome)
@@ -253,7 +246,7 @@ def _batched(
         model = replica.load_into(template, r)
         record = EvaluationRecord(
             genome=genome.key,
-            dataset=first.name,
+            dataset=base.name,
             training=config,
             seed=seed,
             train_accuracy=accuracies["train"][r],

@@ -162,3 +162,27 @@ def test_resume_keeps_the_device_of_the_run(
     assert main(["search", "--store", store, "--resume", run, "--device", "auto"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'device' option must be cpu, where run" in err
+
+
+def test_repeat_stacks_are_built_once_and_hold_each_repeats_split() -> None:
+    from faqnas_qiskit.data import repeat_split
+    from faqnas_qiskit.evaluation.repeats import _STACKED
+
+    data = load_dataset("wine", seed=2)
+    config = TrainingConfig(epochs=1)
+    evaluate_repeats(GENOME, data, config, seed=1, split_seed=2, repeats=(0, 1, 2))
+    key, stacks = _STACKED[data]
+    evaluate_repeats(
+        Genome.parse("q2-angle-cx-linear-ry"), data, config, seed=3, split_seed=2, repeats=(0, 1, 2)
+    )
+    assert _STACKED[data][1]["train"][0] is stacks["train"][0]  # the next candidate reuses them
+    for r in (0, 1, 2):
+        drawn = repeat_split(data, seed=2, repeat=r)
+        for split in ("train", "val", "test"):
+            x, y = stacks[split]
+            np.testing.assert_array_equal(
+                x[r].numpy(), getattr(drawn, f"x_{split}").astype(np.float32)
+            )
+            np.testing.assert_array_equal(y[r].numpy(), getattr(drawn, f"y_{split}"))
+    evaluate_repeats(GENOME, data, config, seed=1, split_seed=2, repeats=(1, 2))
+    assert _STACKED[data][0] != key  # another set of repeats replaces the stack, never adds one
