@@ -891,11 +891,16 @@ def _check_resume_options(args: argparse.Namespace, stored: Any) -> None:
             config = config[part]
         return config
 
+    # fail closed: an option this table does not know (a new one) is refused until it is added
+    checked_elsewhere = ("cache", "no_cache", "device")
     clashes = [
         f"--{action.dest.replace('_', '-')}"
         for action in given
-        if action.dest in fields
-        and pick(requested, fields[action.dest]) != pick(current, fields[action.dest])
+        if action.dest not in checked_elsewhere
+        and (
+            action.dest not in fields
+            or pick(requested, fields[action.dest]) != pick(current, fields[action.dest])
+        )
     ]
     if clashes:
         raise ConfigError(
