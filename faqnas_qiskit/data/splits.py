@@ -27,8 +27,10 @@ from faqnas_qiskit.errors import ConfigError, DataError, invalid
 
 __all__ = [
     "MIN_SAMPLES_PER_CLASS",
+    "RepeatRows",
     "SplitIndices",
     "check_split_options",
+    "repeat_rows",
     "repeat_split",
     "split_and_standardise",
     "split_indices",
@@ -300,6 +302,62 @@ def split_and_standardise(raw: RawData, *, seed: int, max_train: int | None = No
     )
 
 
+@dataclass(frozen=True, eq=False)
+class RepeatRows:
+    """Repeat r's split as positions in the pooled non-test rows, and its standardisation.
+
+    The pool is repeat 0's train rows followed by its validation rows (``x_train`` then
+    ``x_val`` of the loaded dataset, already standardised with repeat 0's statistics); repeat r
+    standardises every split as ``(x - mean) / scale`` with the statistics of its own train rows.
+
+    Attributes:
+        train: Pool positions of the train rows, shape (n_train,), ``int64``.
+        val: Pool positions of the validation rows, shape (n_val,), ``int64``.
+        mean: Per-feature mean of the train rows, shape (n_features,).
+        scale: Per-feature standard deviation (``ddof=0``; 1 for a feature constant on the
+            train rows), shape (n_features,).
+    """
+
+    train: npt.NDArray[np.int64] = field(repr=False)
+    val: npt.NDArray[np.int64] = field(repr=False)
+    mean: npt.NDArray[np.float64] = field(repr=False)
+    scale: npt.NDArray[np.float64] = field(repr=False)
+
+
+def repeat_rows(dataset: Dataset, *, seed: int, repeat: int) -> RepeatRows:
+    """Repeat ``repeat`` (>= 1)'s split and standardisation without copying the data
+    (:func:`repeat_split` materialises them; the batched repeats apply them per batch).
+
+    Raises:
+        ConfigError: If ``seed`` is negative or ``repeat`` is not an integer >= 1.
+    """
+    seed = _check_seed(seed)
+    if isinstance(repeat, bool) or not isinstance(repeat, numbers.Integral) or repeat < 1:
+        raise ConfigError(invalid("repeat", "an integer of at least 1", repeat))
+    y_pool = np.concatenate([dataset.y_train, dataset.y_val])
+    n_train0, n_val = int(dataset.x_train.shape[0]), int(dataset.x_val.shape[0])
+    state = int(np.random.SeedSequence([seed, int(repeat)]).generate_state(1)[0])
+    everything = np.arange(y_pool.shape[0], dtype=np.int64)
+    try:
+        train, val = train_test_split(
+            everything, test_size=n_val, stratify=y_pool, random_state=state
+        )
+    except ValueError:  # a class with one pooled row cannot be stratified: split unstratified
+        train, val = train_test_split(everything, test_size=n_val, random_state=state)
+    train = np.asarray(train, dtype=np.int64)
+    # the train rows once (float64), for their statistics, as _standardise_in_place computes them
+    in_first = train < n_train0
+    x_train = np.empty((train.shape[0], dataset.n_features), dtype=np.float64)
+    x_train[in_first] = dataset.x_train[train[in_first]]
+    x_train[~in_first] = dataset.x_val[train[~in_first] - n_train0]
+    constant = x_train.max(axis=0) == x_train.min(axis=0)
+    mean = x_train.mean(axis=0)
+    x_train -= mean
+    scale = np.sqrt(np.einsum("ij,ij->j", x_train, x_train) / x_train.shape[0])
+    scale[constant] = 1.0
+    return RepeatRows(train, np.asarray(val, dtype=np.int64), mean, scale)
+
+
 def repeat_split(dataset: Dataset, *, seed: int, repeat: int) -> Dataset:
     """The train/validation split of repeat ``repeat`` of an evaluation (DESIGN §4.1).
 
@@ -326,20 +384,15 @@ def repeat_split(dataset: Dataset, *, seed: int, repeat: int) -> Dataset:
         raise ConfigError(invalid("repeat", "a non-negative integer", repeat))
     if repeat == 0:
         return dataset
+    rows = repeat_rows(dataset, seed=seed, repeat=repeat)
     x_pool = np.concatenate([dataset.x_train, dataset.x_val])
     y_pool = np.concatenate([dataset.y_train, dataset.y_val])
-    n_val = int(dataset.x_val.shape[0])
-    state = int(np.random.SeedSequence([seed, int(repeat)]).generate_state(1)[0])
-    everything = np.arange(x_pool.shape[0], dtype=np.int64)
-    try:
-        train, val = train_test_split(
-            everything, test_size=n_val, stratify=y_pool, random_state=state
-        )
-    except ValueError:  # a class with one pooled row cannot be stratified: split unstratified
-        train, val = train_test_split(everything, test_size=n_val, random_state=state)
+    train, val = rows.train, rows.val
     x_train, x_val = x_pool[train], x_pool[val]
     x_test = np.array(dataset.x_test, dtype=np.float64)
-    _standardise_in_place(x_train, x_val, x_test)
+    for x in (x_train, x_val, x_test):
+        x -= rows.mean
+        x /= rows.scale
     return Dataset(
         name=dataset.name,
         x_train=x_train,

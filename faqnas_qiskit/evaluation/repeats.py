@@ -19,15 +19,17 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from faqnas_qiskit.circuits import build_circuit, effective_weights
-from faqnas_qiskit.data import SPLITS, Dataset, repeat_split
+from faqnas_qiskit.data import SPLITS, Dataset
+from faqnas_qiskit.data.splits import repeat_rows
 from faqnas_qiskit.engines import HQNNSimulator
 from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.record import EvaluationRecord
-from faqnas_qiskit.evaluation.train import evaluate_genome, numpy_view, repeat_seeds
+from faqnas_qiskit.evaluation.train import evaluate_genome, repeat_seeds, split_tensors
 from faqnas_qiskit.limits import MAX_REPEATS
 from faqnas_qiskit.models import HQNN, InitialParameters, build_model, initial_parameters
 from faqnas_qiskit.space import Genome
@@ -113,55 +115,121 @@ class ReplicaHQNN(nn.Module):
         return model
 
 
-_STACKED: weakref.WeakKeyDictionary[
-    Dataset, tuple[tuple[object, ...], dict[str, tuple[torch.Tensor, torch.Tensor]]]
-] = weakref.WeakKeyDictionary()
-"""Per loaded dataset, the repeats' splits of the latest (split seed, repeats, dtype, device),
-stacked along the replica dimension: built once per run, shared by its candidates, and the only
-copy of the repeats' data the process keeps (gone with the dataset)."""
+@dataclass(frozen=True, eq=False)
+class _ReplicaData:
+    """The repeats' splits as positions into the one copy of the data, standardised per batch.
 
+    Repeat r's rows are positions in the pool of repeat 0's train rows followed by its
+    validation rows (``repeat_rows``); its features are ``(x - mean[r]) / scale[r]`` of those
+    rows, computed for each batch or scoring chunk, so the process holds the dataset once
+    (``split_tensors``, shared with single evaluations) whatever K is. Repeat 0 has mean 0 and
+    scale 1: its features are the loaded ones, exactly.
 
-def _stacked(
-    base: Dataset, split_seed: int, repeats: Sequence[int], dtype: torch.dtype, device: str
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Each split's features (R, rows, f) and labels (R, rows) of the repeats' datasets.
-
-    The repeats' float64 splits (``repeat_split``) are drawn one at a time and copied into the
-    stacks in the training dtype, so only one of them exists at any moment.
+    Attributes:
+        pool: Repeat 0's train and validation features, shapes (n_train0, f) and (n_val, f).
+        test: Test features (n_test, f) and labels (n_test,).
+        positions: Pool positions per split, ``"train"`` (R, n_train) and ``"val"`` (R, n_val).
+        labels: Class indices per split, (R, rows).
+        mean: Shape (R, 1, f); ``scale``: shape (R, 1, f).
     """
+
+    pool: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    positions: dict[str, torch.Tensor]
+    labels: dict[str, torch.Tensor]
+    mean: torch.Tensor
+    scale: torch.Tensor
+
+    def features(self, split: str, rows: torch.Tensor | slice) -> torch.Tensor:
+        """Standardised features (R, b, f) of ``rows``: pool positions (R, b) for ``train`` and
+        ``val``, a slice of the test rows for ``test``."""
+        if split == "test":
+            assert isinstance(rows, slice)
+            x = self.test[0][rows].unsqueeze(0)
+        else:
+            positions = self.positions[split][:, rows] if isinstance(rows, slice) else rows
+            first, second = self.pool
+            n0 = first.shape[0]
+            in_first = (positions < n0).unsqueeze(-1)
+            x = torch.where(
+                in_first,
+                first[positions.clamp(max=n0 - 1)],
+                second[(positions - n0).clamp(min=0)],
+            )
+        return (x - self.mean) / self.scale
+
+    def rows(self, split: str) -> int:
+        """Rows of ``split`` (the same for every repeat)."""
+        return int(self.test[0].shape[0] if split == "test" else self.positions[split].shape[1])
+
+    def split_labels(self, split: str) -> torch.Tensor:
+        """Class indices (R, rows) of ``split``."""
+        if split == "test":
+            return self.test[1].unsqueeze(0).expand(self.mean.shape[0], -1)
+        return self.labels[split]
+
+
+_REPLICA_DATA: weakref.WeakKeyDictionary[Dataset, tuple[tuple[object, ...], _ReplicaData]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per loaded dataset, the repeats' positions and statistics of the latest (split seed,
+repeats, dtype, device): built once per run and shared by its candidates (gone with the
+dataset). They are small: the features themselves are ``split_tensors``."""
+
+
+def _replica_data(
+    base: Dataset, split_seed: int, repeats: Sequence[int], dtype: torch.dtype, device: str
+) -> _ReplicaData:
     key = (split_seed, tuple(repeats), dtype, device)
-    held = _STACKED.get(base)
+    held = _REPLICA_DATA.get(base)
     if held is not None and held[0] == key:
         return held[1]
-    _STACKED.pop(base, None)  # one stack per dataset: free the previous one first
-    stacks: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for r, repeat in enumerate(repeats):
-        drawn = repeat_split(base, seed=split_seed, repeat=repeat)
-        for split in SPLITS:
-            x_np = getattr(drawn, f"x_{split}")
-            if split not in stacks:
-                stacks[split] = (
-                    torch.empty((len(repeats), *x_np.shape), dtype=dtype, device=device),
-                    torch.empty((len(repeats), x_np.shape[0]), dtype=torch.int64, device=device),
-                )
-            x, y = stacks[split]
-            x[r].copy_(numpy_view(x_np))  # filled in place: no intermediate copies
-            y[r].copy_(numpy_view(getattr(drawn, f"y_{split}")))
-        del drawn
-    _STACKED[base] = (key, stacks)
-    return stacks
+    x_train, y_train = split_tensors(base, "train", dtype, device)
+    x_val, y_val = split_tensors(base, "val", dtype, device)
+    n0, n_val, f = x_train.shape[0], x_val.shape[0], base.n_features
+    y_pool = torch.cat((y_train, y_val))
+    positions: dict[str, list[torch.Tensor]] = {"train": [], "val": []}
+    means, scales = [], []
+    for repeat in repeats:
+        if repeat == 0:
+            train = torch.arange(n0, device=device)
+            val = torch.arange(n0, n0 + n_val, device=device)
+            mean, scale = np.zeros(f), np.ones(f)
+        else:
+            drawn = repeat_rows(base, seed=split_seed, repeat=repeat)
+            train = torch.as_tensor(drawn.train, device=device)
+            val = torch.as_tensor(drawn.val, device=device)
+            mean, scale = drawn.mean, drawn.scale
+        positions["train"].append(train)
+        positions["val"].append(val)
+        means.append(torch.as_tensor(mean, dtype=dtype, device=device))
+        scales.append(torch.as_tensor(scale, dtype=dtype, device=device))
+    stacked = {split: torch.stack(rows) for split, rows in positions.items()}
+    data = _ReplicaData(
+        pool=(x_train, x_val),
+        test=split_tensors(base, "test", dtype, device),
+        positions=stacked,
+        labels={split: y_pool[rows] for split, rows in stacked.items()},
+        mean=torch.stack(means).unsqueeze(1),
+        scale=torch.stack(scales).unsqueeze(1),
+    )
+    _REPLICA_DATA[base] = (key, data)
+    return data
 
 
-def _replica_accuracy(model: ReplicaHQNN, x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Per-replica accuracy of features (R, rows, f) against labels (R, rows)."""
-    rows = x.shape[1]
+def _replica_accuracy(model: ReplicaHQNN, data: _ReplicaData, split: str) -> list[float]:
+    """Per-replica accuracy on ``split``, scored in chunks of ``_EVAL_BATCH`` rows."""
+    rows = data.rows(split)
+    replicas = data.mean.shape[0]
     if rows == 0:
-        return [0.0] * x.shape[0]
-    correct = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        return [0.0] * replicas
+    labels = data.split_labels(split)
+    correct = torch.zeros(replicas, dtype=torch.long, device=labels.device)
     with torch.no_grad():
         for start in range(0, rows, _EVAL_BATCH):
-            logits = model(x[:, start : start + _EVAL_BATCH])
-            correct += (logits.argmax(dim=-1) == y[:, start : start + _EVAL_BATCH]).sum(dim=1)
+            chunk = slice(start, start + _EVAL_BATCH)
+            logits = model(data.features(split, chunk))
+            correct += (logits.argmax(dim=-1) == labels[:, chunk]).sum(dim=1)
     return [int(c) / rows for c in correct]
 
 
@@ -183,13 +251,8 @@ def _batched(
         initial.append(initial_parameters(genome, base.n_features, base.n_classes, weights_seed))
         generators.append(torch.Generator().manual_seed(batches_seed))
     replica = ReplicaHQNN(genome, initial, dtype).to(device)
-    stacks = _stacked(base, split_seed, repeats, dtype, device)
-
-    def stack(split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        return stacks[split]
-
-    x_train, y_train = stack("train")
-    n, n_features = x_train.shape[1], x_train.shape[2]
+    data = _replica_data(base, split_seed, repeats, dtype, device)
+    n = data.rows("train")
     count = len(repeats)
     errors: list[str | None] = [None] * count
     losses: list[list[float]] = [[] for _ in repeats]
@@ -202,8 +265,9 @@ def _batched(
         totals = torch.zeros(count, dtype=torch.float64)
         for start in range(0, n, config.batch_size):
             batch = orders[:, start : start + config.batch_size]  # (R, b)
-            xb = torch.gather(x_train, 1, batch.unsqueeze(-1).expand(-1, -1, n_features))
-            yb = torch.gather(y_train, 1, batch)
+            rows = torch.gather(data.positions["train"], 1, batch)  # pool positions
+            xb = data.features("train", rows)
+            yb = torch.gather(data.labels["train"], 1, batch)
             optimiser.zero_grad()
             logp = replica(xb)  # (R, b, C)
             per_replica = -torch.gather(logp, 2, yb.unsqueeze(-1)).squeeze(-1).mean(1)
@@ -229,9 +293,7 @@ def _batched(
             break
     trained = time.perf_counter()
     replica.eval()
-    accuracies = {
-        split: _replica_accuracy(replica, *stack(split)) for split in ("train", "val", "test")
-    }
+    accuracies = {split: _replica_accuracy(replica, data, split) for split in SPLITS}
     scored = time.perf_counter()
     # one plain HQNN as the template of the stored state dicts (what hardware re-evaluation loads)
     template = build_model(genome, base.n_features, base.n_classes, engine=config.engine).to(

@@ -164,25 +164,32 @@ def test_resume_keeps_the_device_of_the_run(
     assert err.count("\n") == 1 and "'device' option must be cpu, where run" in err
 
 
-def test_repeat_stacks_are_built_once_and_hold_each_repeats_split() -> None:
+def test_repeats_hold_the_data_once_and_standardise_each_repeats_split() -> None:
     from faqnas_qiskit.data import repeat_split
-    from faqnas_qiskit.evaluation.repeats import _STACKED
+    from faqnas_qiskit.evaluation.repeats import _REPLICA_DATA
+    from faqnas_qiskit.evaluation.train import split_tensors
 
     data = load_dataset("wine", seed=2)
-    config = TrainingConfig(epochs=1)
+    config = TrainingConfig(epochs=1, double=True)
     evaluate_repeats(GENOME, data, config, seed=1, split_seed=2, repeats=(0, 1, 2))
-    key, stacks = _STACKED[data]
+    key, held = _REPLICA_DATA[data]
     evaluate_repeats(
         Genome.parse("q2-angle-cx-linear-ry"), data, config, seed=3, split_seed=2, repeats=(0, 1, 2)
     )
-    assert _STACKED[data][1]["train"][0] is stacks["train"][0]  # the next candidate reuses them
+    assert _REPLICA_DATA[data][1] is held  # the next candidate reuses it
+    # the features are the single evaluation's tensors, not copies per repeat
+    assert held.pool[0] is split_tensors(data, "train", torch.float64)[0]
+    assert held.test[0] is split_tensors(data, "test", torch.float64)[0]
     for r in (0, 1, 2):
         drawn = repeat_split(data, seed=2, repeat=r)
         for split in ("train", "val", "test"):
-            x, y = stacks[split]
+            rows = slice(None)
+            x = held.features(split, rows)[0 if split == "test" else r]
+            if split == "test":
+                x = (held.test[0] - held.mean[r]) / held.scale[r]
+            np.testing.assert_array_equal(x.numpy(), getattr(drawn, f"x_{split}"))
             np.testing.assert_array_equal(
-                x[r].numpy(), getattr(drawn, f"x_{split}").astype(np.float32)
+                held.split_labels(split)[r].numpy(), getattr(drawn, f"y_{split}")
             )
-            np.testing.assert_array_equal(y[r].numpy(), getattr(drawn, f"y_{split}"))
     evaluate_repeats(GENOME, data, config, seed=1, split_seed=2, repeats=(1, 2))
-    assert _STACKED[data][0] != key  # another set of repeats replaces the stack, never adds one
+    assert _REPLICA_DATA[data][0] != key  # another set of repeats replaces it, never adds one
