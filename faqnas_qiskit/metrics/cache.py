@@ -47,7 +47,6 @@ from faqnas_qiskit.metrics.flops import quantum_flops_formula
 from faqnas_qiskit.metrics.qpu_time import (
     DEFAULT_JOB_OVERHEAD_S,
     DEFAULT_REP_DELAY_S,
-    predicted_qpu_seconds,
 )
 from faqnas_qiskit.metrics.transpiled import (
     AER_TARGET,
@@ -57,6 +56,7 @@ from faqnas_qiskit.metrics.transpiled import (
     _check_level,
     _check_seed,
     _normalise,
+    job_qpu_seconds,
 )
 from faqnas_qiskit.space import Genome
 
@@ -354,19 +354,18 @@ class CostEntry:
         Returns:
             Counts, duration and predicted QPU seconds (None on an untimed target).
         """
-        predicted = None
-        if self.duration_s is not None:
-            delay = self.rep_delay_s if rep_delay_s is None else rep_delay_s
-            predicted = predicted_qpu_seconds(
-                self.duration_s,
-                samples=samples,
-                shots=shots,
-                rep_delay_s=DEFAULT_REP_DELAY_S if delay is None else delay,
-                init_s=self.init_s if init_qubits else 0.0,
-                measure_s=self.measure_s,
-                overhead_s=overhead_s,
-                rep_delay_range_s=self.rep_delay_range_s,
-            )
+        predicted = job_qpu_seconds(
+            self.duration_s,
+            init_s=self.init_s,
+            measure_s=self.measure_s,
+            target_rep_delay_s=self.rep_delay_s,
+            rep_delay_range_s=self.rep_delay_range_s,
+            shots=shots,
+            samples=samples,
+            rep_delay_s=rep_delay_s,
+            overhead_s=overhead_s,
+            init_qubits=init_qubits,
+        )
         return TranspiledMetrics(
             target=self.target,
             optimization_level=self.optimization_level,

@@ -551,6 +551,40 @@ _TRANSPILED_FIELDS = (
 )
 
 
+def job_qpu_seconds(
+    duration_s: float | None,
+    *,
+    init_s: float,
+    measure_s: float,
+    target_rep_delay_s: float | None,
+    rep_delay_range_s: tuple[float, float] | None,
+    shots: int,
+    samples: int,
+    rep_delay_s: float | None,
+    overhead_s: float,
+    init_qubits: bool,
+) -> float | None:
+    """Predicted QPU seconds of one job from a circuit's schedule on a target (None untimed).
+
+    The one place the schedule becomes a prediction, for freshly transpiled circuits and for
+    the machine cache's rows alike (they must agree exactly). ``rep_delay_s`` None takes the
+    target's delay, or ``DEFAULT_REP_DELAY_S`` when the target has none.
+    """
+    if duration_s is None:
+        return None
+    delay = target_rep_delay_s if rep_delay_s is None else rep_delay_s
+    return predicted_qpu_seconds(
+        duration_s,
+        samples=samples,
+        shots=shots,
+        rep_delay_s=DEFAULT_REP_DELAY_S if delay is None else delay,
+        init_s=init_s if init_qubits else 0.0,
+        measure_s=measure_s,
+        overhead_s=overhead_s,
+        rep_delay_range_s=rep_delay_range_s,
+    )
+
+
 def _finish(
     counts: CircuitCounts,
     info: TargetInfo,
@@ -563,19 +597,18 @@ def _finish(
     overhead_s: float,
     init_qubits: bool,
 ) -> TranspiledMetrics:
-    predicted = None
-    if counts.duration_s is not None:
-        delay = info.rep_delay_s if rep_delay_s is None else rep_delay_s
-        predicted = predicted_qpu_seconds(
-            counts.duration_s,
-            samples=samples,
-            shots=shots,
-            rep_delay_s=DEFAULT_REP_DELAY_S if delay is None else delay,
-            init_s=counts.init_s if init_qubits else 0.0,
-            measure_s=counts.measure_s,
-            overhead_s=overhead_s,
-            rep_delay_range_s=info.rep_delay_range_s,
-        )
+    predicted = job_qpu_seconds(
+        counts.duration_s,
+        init_s=counts.init_s,
+        measure_s=counts.measure_s,
+        target_rep_delay_s=info.rep_delay_s,
+        rep_delay_range_s=info.rep_delay_range_s,
+        shots=shots,
+        samples=samples,
+        rep_delay_s=rep_delay_s,
+        overhead_s=overhead_s,
+        init_qubits=init_qubits,
+    )
     return TranspiledMetrics(
         target=info.name,
         optimization_level=optimization_level,
