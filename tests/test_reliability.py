@@ -390,3 +390,23 @@ def test_profile_limits_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["hardware", run.id, "--backend", str(profile), "--dry-run", "--store", str(store)])
     err = capsys.readouterr().err
     assert code == 2 and "max_qubits" in err and "100000" in err and err.count("\n") == 1
+
+
+def test_a_read_only_store_says_read_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as root the sandbox writes read-only files anyway: the OS's answer is simulated
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()
+    before = _digest(store)
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if mode == os.W_OK else real_access(path, mode)
+    )
+    for argv in (["runs"], ["search", *TINY]):
+        code = main([*argv, "--store", str(store)])
+        err = capsys.readouterr().err
+        assert code == 2 and "read-only" in err and err.count("\n") == 1
+        assert "not a database" not in err
+    assert _digest(store) == before
