@@ -392,23 +392,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from faqnas_qiskit.data import load_dataset
     from faqnas_qiskit.evaluation import (
         AccuracyStats,
-        TrainingConfig,
         TrainingError,
         evaluate_repeats,
-        resolve_device,
     )
     from faqnas_qiskit.space import Genome
 
     genome = Genome.parse(args.genome)
     check_repeats(args.repeats)
-    config = TrainingConfig(
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        engine=args.engine,
-        double=args.double,
-        device=resolve_device(args.device),
-    )
+    config = _training_config(args)
     _set_threads(args.threads)
     dataset = load_dataset(
         _dataset_spec(args),
@@ -800,9 +791,22 @@ def _csv_value(value: object) -> object:
     return value
 
 
+def _training_config(args: argparse.Namespace) -> Any:
+    """The TrainingConfig of the shared training options (``evaluate``, ``search``)."""
+    from faqnas_qiskit.evaluation import TrainingConfig, resolve_device
+
+    return TrainingConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        engine=args.engine,
+        double=args.double,
+        device=resolve_device(args.device),
+    )
+
+
 def _search_config(args: argparse.Namespace) -> Any:
     """The SearchConfig that ``faqnas search`` options describe (a new run)."""
-    from faqnas_qiskit.evaluation import TrainingConfig, resolve_device
     from faqnas_qiskit.search import SearchConfig, parse_objectives
 
     return SearchConfig(
@@ -817,14 +821,7 @@ def _search_config(args: argparse.Namespace) -> Any:
         crossover_prob=args.crossover_prob,
         mutation_prob=args.mutation_prob,
         budget=args.budget,
-        training=TrainingConfig(
-            epochs=args.epochs,
-            lr=args.lr,
-            batch_size=args.batch_size,
-            engine=args.engine,
-            double=args.double,
-            device=resolve_device(args.device),
-        ),
+        training=_training_config(args),
         max_train=args.max_train,
         target_column=args.target,
         data_dir=_data_dir(args),

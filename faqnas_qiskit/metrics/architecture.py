@@ -153,6 +153,25 @@ def _params_classical(genome: Genome, n_features: int, n_classes: int) -> int:
     return (n_features + 1) * genome.n_inputs + (genome.n_qubits + 1) * n_classes
 
 
+def _record(
+    genome: Genome,
+    settings: MetricsSettings,
+    flops: FlopCounts,
+    ibm: TranspiledMetrics,
+    aer: TranspiledMetrics,
+) -> ArchitectureMetrics:
+    """The metrics record, fresh or from cached rows alike (training FLOPs per run)."""
+    return ArchitectureMetrics(
+        quantum_flops=flops.quantum,
+        classical_flops=flops.classical,
+        training_flops=flops.training * settings.n_train * settings.epochs,
+        params_quantum=genome.n_weights,
+        params_classical=_params_classical(genome, settings.n_features, settings.n_classes),
+        transpiled=ibm,
+        aer=aer,
+    )
+
+
 def _compute(
     genome: Genome,
     settings: MetricsSettings,
@@ -196,15 +215,7 @@ def _compute(
         samples=settings.samples,
         circuit=circuit,
     )
-    return ArchitectureMetrics(
-        quantum_flops=flops.quantum,
-        classical_flops=flops.classical,
-        training_flops=flops.training * settings.n_train * settings.epochs,
-        params_quantum=genome.n_weights,
-        params_classical=_params_classical(genome, settings.n_features, settings.n_classes),
-        transpiled=on_ibm,
-        aer=on_aer,
-    )
+    return _record(genome, settings, flops, on_ibm, on_aer)
 
 
 def architecture_metrics(
@@ -459,15 +470,7 @@ class MetricsCache:
             overhead_s=settings.overhead_s,
         )
         aer = on_aer.transpiled(shots=settings.shots, samples=settings.samples)
-        return ArchitectureMetrics(
-            quantum_flops=flops.quantum,
-            classical_flops=flops.classical,
-            training_flops=flops.training * settings.n_train * settings.epochs,
-            params_quantum=genome.n_weights,
-            params_classical=_params_classical(genome, settings.n_features, settings.n_classes),
-            transpiled=ibm,
-            aer=aer,
-        )
+        return _record(genome, settings, flops, ibm, aer)
 
     def get(self, genome: Genome, settings: MetricsSettings) -> ArchitectureMetrics:
         """The metrics of ``genome`` under ``settings``, computed on the first request only."""
