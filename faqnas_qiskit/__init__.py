@@ -1,13 +1,22 @@
 """faqnas-qiskit: FLOPs-aware hybrid quantum neural architecture search on the Qiskit stack."""
 
+from typing import TYPE_CHECKING
+
 from faqnas_qiskit.errors import ConfigError, DataError, EngineError, FaqnasError, GenomeError
-from faqnas_qiskit.space import Genome, SearchSpace
+
+if TYPE_CHECKING:
+    from faqnas_qiskit.space import Genome, SearchSpace
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    # Heavy layers (torch, qiskit) load on first use, so `faqnas --help` stays fast.
+    # Everything beyond the errors loads on first use: `faqnas --help` stays fast, and
+    # `python -m faqnas_qiskit` reaches its own Ctrl-C handling before numpy loads.
+    if name in ("Genome", "SearchSpace"):
+        from faqnas_qiskit import space
+
+        return getattr(space, name)
     if name == "TorchEstimator":
         from faqnas_qiskit.engines import TorchEstimator
 

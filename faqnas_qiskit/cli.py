@@ -1644,6 +1644,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 value = getattr(args, bound.dest, None)
                 if value is not None:
                     bound.check(value)
+            if args.command in _TORCH_COMMANDS:
+                with _interrupt_deferred():
+                    import torch  # noqa: F401
             return int(args.handler(args))
         except FaqnasError as exc:
             if args.debug:
@@ -1719,6 +1722,28 @@ def _pipe_safe_stdout() -> Iterator[None]:
             os.close(devnull)
 
 
+#: Commands that load torch. Ctrl-C while torch's C++ extension initialises aborts the process
+#: (pybind11 cannot pass the KeyboardInterrupt on: "terminate called ..."), so it loads first,
+#: with the interrupt held until it has.
+_TORCH_COMMANDS = frozenset({"evaluate", "inspect", "search", "hardware", "atlas"})
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block is done, then raise it as KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM stops a command as Ctrl-C does (a search marks its run interrupted)."""
@@ -1738,7 +1763,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def entry_point() -> NoReturn:
     """Console-script entry point."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before main's own handling is in place
+        print("faqnas: interrupted", file=sys.stderr)
+        code = 130
     if code == 130:
         # interrupted: the one line is said; what libraries' exit handlers print while they
         # tear down half-started work (a Dask cluster interrupted while it starts) is not ours

@@ -347,6 +347,11 @@ def test_unknown_flag_points_to_the_subcommands_help(capsys: pytest.CaptureFixtu
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [1.0, 3.0, 5.0])
 def test_ctrl_c_while_local_workers_start_is_one_line(delay: float, tmp_path: Path) -> None:
+    # a signal during the interpreter's own start-up (before any of our code runs) kills any
+    # Python program; warm the module caches first so the delay falls in the command's own work
+    subprocess.run(
+        [sys.executable, "-c", "import faqnas_qiskit.cli, torch, qiskit, distributed"], check=True
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "faqnas_qiskit", "search", *LONGER, "--workers", "2",
          "--store", str(tmp_path / "s.db")],
