@@ -20,6 +20,8 @@ The machine's cost atlas (a SQLite file shared by every store and process)::
 from faqnas_qiskit.metrics.architecture import (
     FORMULA_PROBES,
     MetricsCache,
+    MetricsFunction,
+    MetricsRecipe,
     MetricsSettings,
     architecture_metrics,
     flops_and_params,
@@ -38,6 +40,7 @@ from faqnas_qiskit.metrics.atlas import (
     rank_correlations,
     write_atlas_report,
 )
+from faqnas_qiskit.metrics.background import BackgroundMetrics
 from faqnas_qiskit.metrics.cache import (
     CACHE_ENV,
     CostCache,
@@ -94,12 +97,15 @@ __all__ = [
     "ArchitectureMetrics",
     "AtlasReport",
     "AtlasRow",
+    "BackgroundMetrics",
     "CircuitCounts",
     "CostCache",
     "CostEntry",
     "FillSummary",
     "FlopCounts",
     "MetricsCache",
+    "MetricsFunction",
+    "MetricsRecipe",
     "MetricsSettings",
     "RankCorrelation",
     "TargetInfo",

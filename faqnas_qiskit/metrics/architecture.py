@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -53,6 +52,8 @@ from faqnas_qiskit.space import Genome
 __all__ = [
     "FORMULA_PROBES",
     "MetricsCache",
+    "MetricsFunction",
+    "MetricsRecipe",
     "MetricsSettings",
     "architecture_metrics",
     "flops_and_params",
@@ -527,6 +528,103 @@ class MetricsCache:
         return self.get(genome, settings)
 
 
+@dataclass(frozen=True)
+class MetricsRecipe:
+    """How to build a :class:`MetricsFunction` in another process: plain, picklable values.
+
+    A side process that computes metrics while the search trains (see
+    :class:`~faqnas_qiskit.metrics.background.BackgroundMetrics`) rebuilds the coordinator's
+    metrics function from this; the function it builds returns the same values for every genome.
+
+    Attributes:
+        settings: Everything besides the genome that the metrics depend on.
+        transpile: Whether the transpiled counts are included.
+        check_formulas: Check the FLOPs formulas against the profiler before relying on them.
+        cache_path: The machine's cost cache file to read and fill, or None for none.
+        cache_versions: The versions that key that cache's rows, as sorted ``(package,
+            version)`` pairs (passed on, so a simulated upgrade stays simulated), or None.
+    """
+
+    settings: MetricsSettings
+    transpile: bool = True
+    check_formulas: bool = True
+    cache_path: str | None = None
+    cache_versions: tuple[tuple[str, str], ...] | None = None
+
+    def build(self) -> MetricsFunction:
+        """A metrics function with these settings over a new :class:`MetricsCache`.
+
+        Raises:
+            ConfigError: For an unknown target (the target is loaded now unless cached).
+        """
+        persistent = None
+        if self.cache_path is not None:
+            versions = None if self.cache_versions is None else dict(self.cache_versions)
+            persistent = CostCache(self.cache_path, versions=versions)
+        cache = MetricsCache(check_formulas=self.check_formulas, persistent=persistent)
+        return MetricsFunction(self.settings, transpile=self.transpile, cache=cache)
+
+
+class MetricsFunction:
+    """A genome -> metrics (JSON form) function; see :func:`metrics_function`.
+
+    Loads the IBM target on creation (unless the persistent cache holds rows of it), so that an
+    unknown target fails before a search starts; computes each genome's metrics once.
+
+    Args:
+        settings: Everything besides the genome that the metrics depend on.
+        transpile: Include the transpiled counts; when False, ``"transpiled"`` and
+            ``"transpiled_aer"`` are None and the rest comes from :func:`flops_and_params`.
+        cache: The cache to compute with; a new in-memory one when None.
+
+    Raises:
+        ConfigError: For an unknown target.
+    """
+
+    def __init__(
+        self,
+        settings: MetricsSettings,
+        *,
+        transpile: bool = True,
+        cache: MetricsCache | None = None,
+    ) -> None:
+        self.settings = settings
+        self.transpile = transpile
+        self.cache = cache if cache is not None else MetricsCache()
+        self.cache.target_name(settings.target)  # fails now for an unknown target
+
+    @property
+    def recipe(self) -> MetricsRecipe:
+        """How to build an equal function in another process.
+
+        The persistent cache travels by path (a fresh connection there) when it is usable;
+        an unusable one is left out, as it is in this process.
+        """
+        persistent = self.cache.persistent
+        usable = persistent is not None and persistent.usable
+        return MetricsRecipe(
+            settings=self.settings,
+            transpile=self.transpile,
+            check_formulas=self.cache.check_formulas,
+            cache_path=str(persistent.path) if usable and persistent is not None else None,
+            cache_versions=(
+                tuple(sorted(persistent.versions.items()))
+                if usable and persistent is not None
+                else None
+            ),
+        )
+
+    def __call__(self, genome: Genome) -> dict[str, Any]:
+        """:meth:`ArchitectureMetrics.to_dict` of ``genome`` (or the FLOPs-only form)."""
+        s = self.settings
+        if not self.transpile:
+            counts: dict[str, Any] = flops_and_params(
+                genome, s.n_features, s.n_classes, n_train=s.n_train, epochs=s.epochs
+            )
+            return {**counts, "transpiled": None, "transpiled_aer": None}
+        return self.cache.get(genome, s).to_dict()
+
+
 def metrics_function(
     *,
     n_features: int,
@@ -540,11 +638,12 @@ def metrics_function(
     seed_transpiler: int = DEFAULT_SEED_TRANSPILER,
     transpile: bool = True,
     cache: MetricsCache | None = None,
-) -> Callable[[Genome], dict[str, Any]]:
+) -> MetricsFunction:
     """A genome -> metrics (JSON form) function for the search's metrics provider.
 
     The settings are validated now, and the IBM target is loaded now (so that an unknown target
-    fails before the search starts); the function computes each genome's metrics once.
+    fails before the search starts); the function computes each genome's metrics once. Its
+    :attr:`MetricsFunction.recipe` rebuilds it in another process.
 
     Args:
         n_features: Width of the input features.
@@ -576,15 +675,4 @@ def metrics_function(
         optimization_level=optimization_level,
         seed_transpiler=seed_transpiler,
     )
-    store = cache if cache is not None else MetricsCache()
-    store.target_name(target)  # fails now for an unknown target (loads it unless cached)
-
-    def compute(genome: Genome) -> dict[str, Any]:
-        if not transpile:
-            counts: dict[str, Any] = flops_and_params(
-                genome, n_features, n_classes, n_train=n_train, epochs=epochs
-            )
-            return {**counts, "transpiled": None, "transpiled_aer": None}
-        return store.get(genome, settings).to_dict()
-
-    return compute
+    return MetricsFunction(settings, transpile=transpile, cache=cache)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import torch
@@ -31,7 +31,10 @@ class CandidateTask:
         key: Canonical key.
         seed: The candidate's seed (initial weights, batch orders).
         training: Training configuration.
-        metrics: Cost metrics (JSON form), attached to every record.
+        metrics: Cost metrics (JSON form) to attach to every record; training does not use
+            them. The search runner sends none and attaches each candidate's metrics itself
+            when it stores the outcome (:meth:`CandidateOutcome.with_metrics`), so that they
+            can be computed while the candidate trains.
         repeats: Repeat indices to train (DESIGN §4.1), as one batched computation.
         split_seed: The dataset's split seed, from which repeat r > 0 draws its split.
     """
@@ -93,6 +96,18 @@ class CandidateOutcome:
     def weights(self) -> bytes | None:
         """The trained weights of the task's first repeat, or None."""
         return self.repeats[0].weights if self.repeats else None
+
+    def with_metrics(self, metrics: dict[str, Any]) -> CandidateOutcome:
+        """This outcome with ``metrics`` as its cost metrics and every record's.
+
+        Equal to the outcome of a task that carried ``metrics`` to the worker: training does
+        not read them, so only the attached copies differ.
+        """
+        repeats = tuple(
+            r if r.record is None else replace(r, record={**r.record, "metrics": dict(metrics)})
+            for r in self.repeats
+        )
+        return replace(self, repeats=repeats, metrics=dict(metrics))
 
     @classmethod
     def failed(cls, task: CandidateTask, error: str, seconds: float) -> CandidateOutcome:

@@ -24,6 +24,7 @@ from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
 from faqnas_qiskit.search.config import SearchConfig
+from faqnas_qiskit.search.metrics_overlap import GenerationMetrics
 from faqnas_qiskit.search.operators import (
     CanonicalDuplicates,
     CanonicalSampling,
@@ -50,7 +51,7 @@ from faqnas_qiskit.store import (
 )
 
 if TYPE_CHECKING:  # the metrics package loads qiskit: imported where it is used
-    from faqnas_qiskit.metrics import MetricsCache
+    from faqnas_qiskit.metrics import MetricsCache, MetricsRecipe
 
 __all__ = [
     "Candidate",
@@ -105,7 +106,8 @@ class SearchResult:
         stopped_early: Whether the stagnation rule ended the run.
         wall_s: Wall time of this call, seconds.
         task_s: Time spent in candidate tasks (training and scoring), seconds.
-        metrics_s: Time spent computing cost metrics, seconds.
+        metrics_s: Time the coordinator spent on cost metrics (computing or looking them up;
+            metrics computed alongside training in a side process are not counted), seconds.
         trained: Candidates trained by this call (not read from the store).
         variance: How much the architecture decides the validation accuracy (DESIGN §4.1).
     """
@@ -188,6 +190,16 @@ class SearchRunner:
         metrics: Cost metrics of an architecture.
         dataset_name: Canonical name of the loaded dataset (the store's ``dataset`` column).
         observer: Progress callbacks.
+        overlap_metrics: Compute the metrics of candidates that no cache holds in a side
+            process while the generation trains (True), in this process before training
+            (False), or the former when this process may use more than one core and
+            ``metrics`` is a :class:`StoreCachedMetrics` over a transpiling
+            :func:`search_metrics` function (None). Results are the same either way
+            (:mod:`~faqnas_qiskit.search.metrics_overlap`).
+
+    Attributes:
+        generation_metrics: Where each generation's metrics come from (its ``received``
+            counts those computed alongside training).
     """
 
     def __init__(
@@ -197,12 +209,15 @@ class SearchRunner:
         metrics: MetricsProvider,
         dataset_name: str,
         observer: SearchObserver | None = None,
+        *,
+        overlap_metrics: bool | None = None,
     ) -> None:
         self.store = store
         self.evaluator = evaluator
         self.metrics = metrics
         self.dataset_name = dataset_name
         self.observer = observer or SearchObserver()
+        self.generation_metrics = GenerationMetrics(metrics, overlap=overlap_metrics)
 
     # --------------------------------------------------------------------------------- public
     def start(self, config: SearchConfig) -> SearchResult:
@@ -235,6 +250,8 @@ class SearchRunner:
         except BaseException:
             self.store.set_run_status(run_id, "interrupted")
             raise
+        finally:
+            self.generation_metrics.close()
         if state.diverged:
             self.store.drop_generations(run_id, len(state.summaries))
         variance = VarianceSummary.of(list(state.archive.values()), config.repeats)
@@ -367,22 +384,22 @@ class SearchRunner:
             candidate = score(stored, config)
             found[stored.key] = candidate
             self.observer.candidate_finished(candidate, cached=True)
-        tasks = []
-        for genome, seed, todo in pending:
-            t0 = time.perf_counter()
-            metrics = self.metrics(genome)
-            state.metrics_s += time.perf_counter() - t0
-            tasks.append(
-                CandidateTask(
-                    genome.key,
-                    seed,
-                    config.training,
-                    metrics,
-                    repeats=tuple(todo),
-                    split_seed=config.seed,
-                )
+        # metrics are attached when an outcome is stored (training does not read them), so
+        # those no cache holds can be computed alongside training (metrics_overlap.py)
+        t0 = time.perf_counter()
+        self.generation_metrics.prepare([genome for genome, _, _ in pending])
+        state.metrics_s += time.perf_counter() - t0
+        tasks = [
+            CandidateTask(
+                genome.key, seed, config.training, repeats=tuple(todo), split_seed=config.seed
             )
+            for genome, seed, todo in pending
+        ]
+        by_key = {genome.key: genome for genome, _, _ in pending}
         for outcome in self._outcomes(tasks):
+            t0 = time.perf_counter()
+            outcome = outcome.with_metrics(self.generation_metrics.collect(by_key[outcome.key]))
+            state.metrics_s += time.perf_counter() - t0
             state.task_s += outcome.seconds
             state.trained += 1
             stored = self._store_outcome(run_id, training, outcome)
@@ -552,15 +569,35 @@ class StoreCachedMetrics:
 
     def __call__(self, genome: Genome) -> dict[str, Any]:
         """Metrics of ``genome``, computed at most once per store and settings."""
-        key = genome.key
-        if key in self._memory:
-            return self._memory[key]
-        metrics = self.store.get_metrics(key, self.settings)
+        metrics = self.cached(genome)
         if metrics is None:
             metrics = self.compute(genome)
-            self.store.put_metrics(key, self.settings, metrics)
-        self._memory[key] = metrics
+            self.remember(genome, metrics)
         return metrics
+
+    def cached(self, genome: Genome) -> dict[str, Any] | None:
+        """Metrics of ``genome`` from this object or the store, else None (computes nothing)."""
+        key = genome.key
+        metrics = self._memory.get(key)
+        if metrics is None:
+            metrics = self.store.get_metrics(key, self.settings)
+            if metrics is not None:
+                self._memory[key] = metrics
+        return metrics
+
+    def remember(self, genome: Genome, metrics: dict[str, Any]) -> None:
+        """Store ``metrics`` of ``genome``, computed by ``compute`` here or in another process."""
+        self.store.put_metrics(genome.key, self.settings, metrics)
+        self._memory[genome.key] = metrics
+
+    @property
+    def recipe(self) -> MetricsRecipe | None:
+        """How to compute the same metrics in another process: ``compute``'s recipe, or None
+        when ``compute`` is not a :class:`~faqnas_qiskit.metrics.MetricsFunction`."""
+        recipe = getattr(self.compute, "recipe", None)
+        from faqnas_qiskit.metrics import MetricsRecipe
+
+        return recipe if isinstance(recipe, MetricsRecipe) else None
 
 
 def search_metrics(
