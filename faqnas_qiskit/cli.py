@@ -1435,7 +1435,13 @@ def _add_atlas_parser(commands: Any) -> None:
         help="fake IBM backend (default: fake_fez); with --report a comma-separated list "
         "(default: every target with an atlas)",
     )
-    atlas.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    where = atlas.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute on an existing Dask cluster (its workers need faqnas-qiskit installed)",
+    )
     atlas.add_argument(
         "--optimization-level", type=int, default=1, help="preset pass manager level (default: 1)"
     )
@@ -1486,6 +1492,47 @@ class _AtlasProgress:
             file=sys.stderr,
             flush=True,
         )
+
+
+def _dask_client(address: str, *, quiet: bool, timeout_s: float = 5.0) -> Any:
+    """A ``distributed.Client`` of the Dask scheduler at ``address`` with at least one worker.
+
+    Raises:
+        ConfigError: For a malformed address, or without the dask extra.
+        ClusterError: When no scheduler answers, or it has no worker within 30 s.
+    """
+    try:
+        import distributed
+    except ImportError as missing:
+        raise ConfigError(
+            "Computing on a Dask cluster (--scheduler) needs dask.distributed, which is not "
+            f"installed ({missing}). Install it with: pip install 'faqnas-qiskit[dask]'."
+        ) from None
+    if quiet:
+        _quiet_dask()
+    fix = "Pass the address that 'dask scheduler' prints, e.g. --scheduler tcp://HOST:8786."
+    try:
+        client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            invalid(
+                "scheduler", f"the address of a Dask scheduler ({exc})", address, fix, what="option"
+            )
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"No Dask scheduler answered at {address!r} within {timeout_s:g} s. Start one with "
+            "'dask scheduler' (it prints its address) and workers with 'dask worker ADDRESS'."
+        ) from exc
+    try:
+        client.wait_for_workers(1, timeout=30.0)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise ClusterError(
+            f"The Dask scheduler at {address!r} must have at least one worker. Got none within "
+            f"30 s. Start workers with 'dask worker {address}'."
+        ) from exc
+    return client
 
 
 def _cmd_atlas(args: argparse.Namespace) -> int:
@@ -1577,15 +1624,21 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
         return 0
     genomes = atlas_networks(_space(args), exclude_dead=args.exclude_dead)
     target = args.ibm_target or "fake_fez"
-    summary = fill_atlas(
-        genomes,
-        cache,
-        target=target,
-        optimization_level=level,
-        seed_transpiler=seed,
-        workers=args.workers,
-        progress=None if args.json or args.csv else _AtlasProgress(target),
-    )
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.scheduler is not None:
+            client = _dask_client(args.scheduler, quiet=not args.debug)
+            stack.callback(client.close)
+        summary = fill_atlas(
+            genomes,
+            cache,
+            target=target,
+            optimization_level=level,
+            seed_transpiler=seed,
+            workers=args.workers,
+            client=client,
+            progress=None if args.json or args.csv else _AtlasProgress(target),
+        )
     if args.json or args.csv:
         wanted = {g.key for g in genomes}
         rows = [
@@ -1602,10 +1655,14 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
             for r in rows
         )
         return 0
+    where = (
+        f"the Dask cluster at {args.scheduler}"
+        if args.scheduler is not None
+        else f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+    )
     print(
         f"{summary.target}: {summary.total:,} networks, {summary.cached:,} already cached, "
-        f"{summary.computed:,} computed in {summary.wall_s:.1f} s on {args.workers} "
-        f"worker{'s' if args.workers > 1 else ''}"
+        f"{summary.computed:,} computed in {summary.wall_s:.1f} s on {where}"
         + (f", {summary.too_large:,} too large for the target" if summary.too_large else "")
         + f"; cache {cache.path}"
     )

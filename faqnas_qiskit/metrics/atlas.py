@@ -4,9 +4,9 @@ FLOPs proxies rank hardware cost over the whole space.
 Two halves:
 
 * **Filling** (:func:`fill_atlas`): computes the :class:`~faqnas_qiskit.metrics.cache.CostEntry`
-  rows of the networks the cache lacks, on the IBM target and on Aer, in this process or on local
-  worker processes, and writes each chunk of results the moment it arrives (one transaction), so
-  a run killed at any moment resumes where it stopped.
+  rows of the networks the cache lacks, on the IBM target and on Aer, in this process, on local
+  worker processes or on a Dask cluster, and writes each chunk of results the moment it arrives
+  (one transaction), so a run killed at any moment resumes where it stopped.
 * **Reporting** (:func:`build_atlas_report`, pure; :func:`write_atlas_report`, files): Spearman
   and Kendall (tau-b) rank correlations of the proxies (F_Q, F_Q + F_C at given widths, all
   parameters, effective parameters) with the hardware costs (two-qubit gates, two-qubit depth,
@@ -20,7 +20,6 @@ import csv
 import json
 import math
 import multiprocessing
-import os
 import random
 import threading
 import time
@@ -32,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
+from faqnas_qiskit.metrics.background import exit_with_parent
 from faqnas_qiskit.metrics.cache import CostCache, CostEntry, compute_entry, entry_from_dict
 from faqnas_qiskit.metrics.flops import classical_flops_formula
 from faqnas_qiskit.metrics.transpiled import (
@@ -111,22 +111,22 @@ class FillSummary:
         return asdict(self)
 
 
-# A worker process's targets, loaded once per process (pass managers are slow to build). Only
-# worker processes touch it; the caller's process passes its own dictionary.
-_WORKER_TARGETS: dict[str, TargetInfo] = {}
+# A worker's targets, loaded once per worker thread (pass managers are slow to build, and a
+# TargetInfo is not thread-safe: a Dask worker runs several tasks at once in threads). Only
+# workers touch it; the caller's process passes its own dictionary.
+_WORKER = threading.local()
+
+
+def _worker_targets() -> dict[str, TargetInfo]:
+    targets: dict[str, TargetInfo] | None = getattr(_WORKER, "targets", None)
+    if targets is None:
+        targets = _WORKER.targets = {}
+    return targets
 
 
 def _worker_init() -> None:
     """Exit a worker when its parent dies (kill -9 gives the parent no chance to stop it)."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
+    exit_with_parent()
 
 
 def _compute_chunk(
@@ -140,7 +140,7 @@ def _compute_chunk(
     """Rows (JSON form) of ``keys`` on ``target`` and on Aer (in a worker: its own targets)."""
     from faqnas_qiskit.circuits import build_circuit
 
-    loaded = _WORKER_TARGETS if targets is None else targets
+    loaded = _worker_targets() if targets is None else targets
     for name in (target, AER_TARGET):
         if name not in loaded:
             loaded[name] = TargetInfo.load(name)
@@ -169,6 +169,7 @@ def fill_atlas(
     seed_transpiler: int = 0,
     aer_optimization_level: int = DEFAULT_AER_OPTIMIZATION_LEVEL,
     workers: int = 1,
+    client: Any = None,
     chunk: int = 4,
     progress: Callable[[int, int], None] | None = None,
     shuffle_seed: int = 0,
@@ -187,7 +188,10 @@ def fill_atlas(
         optimization_level: Preset pass manager level on the target.
         seed_transpiler: Seed of the pass managers.
         aer_optimization_level: Preset pass manager level on Aer.
-        workers: Local worker processes; 1 computes in this process.
+        workers: Local worker processes; 1 computes in this process. Ignored with ``client``.
+        client: A connected ``distributed.Client``: compute on its cluster's workers instead
+            (each must have faqnas-qiskit and the same qiskit installed; rows are keyed by this
+            process's versions). At most two chunks per worker thread are in flight.
         chunk: Networks per task sent to a worker.
         progress: Called with (done, to do) after each chunk is stored.
         shuffle_seed: Seed of the order of computation.
@@ -197,6 +201,8 @@ def fill_atlas(
 
     Raises:
         ConfigError: For an unusable cache, an unknown target or bad settings.
+        ClusterError: If the Dask cluster is lost or a worker cannot compute (the chunks
+            stored before stay stored: run again to continue).
     """
     started = time.perf_counter()
     for name, value, low in (("workers", workers, 1), ("chunk", chunk, 1)):
@@ -252,7 +258,9 @@ def fill_atlas(
         if progress is not None:
             progress(done, len(todo))
 
-    if workers == 1 or len(chunks) <= 1:
+    if client is not None:
+        _fill_on_cluster(client, chunks, args, store)
+    elif workers == 1 or len(chunks) <= 1:
         here = {target: info}
         for keys in chunks:
             store(_compute_chunk(keys, *args, targets=here))
@@ -285,6 +293,46 @@ def fill_atlas(
         wall_s=time.perf_counter() - started,
         compute_s=compute_s,
     )
+
+
+def _fill_on_cluster(
+    client: Any,
+    chunks: Sequence[list[str]],
+    args: tuple[str, int, int, int],
+    store: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """Compute ``chunks`` on a Dask cluster, storing each result as it arrives."""
+    import distributed
+
+    from faqnas_qiskit.errors import ClusterError
+
+    if not chunks:
+        return
+    address = getattr(getattr(client, "scheduler", None), "address", "?")
+    queue = iter(chunks)
+    try:
+        window = 2 * max(1, sum(client.nthreads().values()))
+        first = [next(queue) for _ in range(min(window, len(chunks)))]
+        running = distributed.as_completed(
+            [client.submit(_compute_chunk, keys, *args, pure=False) for keys in first],
+            loop=client.loop,
+        )
+        for future in running:
+            rows = future.result()
+            future.release()
+            store(rows)
+            following = next(queue, None)
+            if following is not None:
+                running.add(client.submit(_compute_chunk, following, *args, pure=False))
+    except FaqnasError:
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        raise ClusterError(
+            f"The atlas must be computed on the Dask cluster at {address}. Got "
+            f"{type(exc).__name__}{': ' + text if text else ''} instead. Finished chunks are "
+            "stored: check the scheduler and its workers, then run the same command again."
+        ) from exc
 
 
 # ----------------------------------------------------------------------------------- reporting
