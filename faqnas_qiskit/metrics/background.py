@@ -16,6 +16,8 @@ one such process, started on first use from a :class:`~faqnas_qiskit.metrics.Met
   the caller computes every metric itself, as without a side process.
 * **Separate process, not a thread**: torch's profiler (the FLOPs formula check) is process-wide
   and must not run beside training, and SQLite connections belong to one thread.
+* **Idle cores only**: the process runs at a lower CPU priority (``nice`` +10), so where the
+  cores are busy it takes what training leaves instead of slowing it down.
 * **Quiet and bounded**: the process is started with SIGINT blocked (Ctrl-C is the caller's to
   handle), exits within a second when its parent dies (even by ``kill -9``), and is stopped by
   :meth:`~BackgroundMetrics.close`.
@@ -46,7 +48,10 @@ __all__ = ["BackgroundMetrics", "exit_with_parent", "usable_cores"]
 
 log = logging.getLogger(__name__)
 
-_STOP_WAIT_S = 0.5
+_NICE = 10
+"""How much lower than the caller's the side process's CPU priority is (``nice`` steps)."""
+
+_STOP_WAIT_S = 0.1
 """How long :meth:`BackgroundMetrics.close` lets the side process exit before terminating it."""
 
 
@@ -122,6 +127,22 @@ def _sigint_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _lower_priority(pid: int | None) -> None:
+    """Give process ``pid`` the lowest CPU priority but one (nice +:data:`_NICE` from ours).
+
+    The side process is to use otherwise idle cores: when the cores are busy (training, other
+    jobs), the kernel gives it what they leave, and the coordinator computes the metrics it
+    needs itself rather than wait. Best effort: not every platform allows it.
+    """
+    if pid is None or not hasattr(os, "setpriority"):  # pragma: no cover - not on POSIX
+        return
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, ours + _NICE))
+    except OSError as exc:  # pragma: no cover - e.g. a sandbox without the permission
+        log.debug("could not lower the priority of the metrics side process: %s", exc)
 
 
 class BackgroundMetrics:
@@ -246,6 +267,7 @@ class BackgroundMetrics:
         with _sigint_blocked():
             process.start()
         self._process = process
+        _lower_priority(process.pid)
         log.debug("metrics side process %s started", process.pid)
 
     def _drain(self) -> None:

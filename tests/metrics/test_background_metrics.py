@@ -94,14 +94,17 @@ def test_killed_side_process_turns_off_with_one_warning(caplog: pytest.LogCaptur
 
 
 @pytest.mark.slow
-def test_side_process_ignores_ctrl_c() -> None:
-    """Ctrl-C reaches every process of the terminal's group; the caller alone handles it."""
+def test_side_process_ignores_ctrl_c_and_yields_the_cpu() -> None:
+    """Ctrl-C reaches every process of the terminal's group; the caller alone handles it. The
+    side process runs 10 nice steps below the caller, on what training leaves of the CPU."""
     settings = MetricsSettings(n_features=4, n_classes=3, n_train=90, epochs=5)
     side = BackgroundMetrics(MetricsRecipe(settings=settings, transpile=False))
     try:
         side.submit(GENOMES[:1])
         pid = side.pid
         assert pid is not None
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + 10)
         os.kill(pid, signal.SIGINT)  # while it starts up (imports)
         assert side.wait(180.0), side.problem
         os.kill(pid, signal.SIGINT)  # while it waits for work
