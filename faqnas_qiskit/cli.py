@@ -210,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(effective parameters), error (FLOPs-agnostic baseline), 2q,error or qpu,error "
         "(hardware-aware)",
     )
-    algo.add_argument("--strategy", default="nsga2", help="nsga2 (default), random or exhaustive")
+    algo.add_argument(
+        "--strategy",
+        default="nsga2",
+        help="nsga2 (the paper's, default), surrogate (NSGA-II with offspring pre-screened by a "
+        "model of accuracy), random or exhaustive",
+    )
     algo.add_argument("--population", type=int, default=20, help="population size (default: 20)")
     algo.add_argument(
         "--generations", type=int, default=8, help="at most N generations (default: 8)"

@@ -22,7 +22,7 @@ __all__ = [
     "parse_objectives",
 ]
 
-STRATEGIES: tuple[str, ...] = ("nsga2", "random", "exhaustive")
+STRATEGIES: tuple[str, ...] = ("nsga2", "surrogate", "random", "exhaustive")
 # name -> what it minimises
 OBJECTIVES: dict[str, str] = {
     "flops": "quantum FLOPs F_Q per sample",
@@ -123,7 +123,9 @@ class SearchConfig:
         dataset: Dataset spec (``iris``, ``mnist``, ``csv:PATH``...).
         seed: Run seed: data split, the algorithm's generator, per-candidate seeds.
         objectives: Objective names, all minimised (see :data:`OBJECTIVES`).
-        strategy: ``nsga2``, ``random`` (same budget) or ``exhaustive``.
+        strategy: ``nsga2`` (the paper's), ``surrogate`` (NSGA-II whose offspring are
+            pre-screened by a model of accuracy, ``search/surrogate.py``), ``random`` (same
+            budget) or ``exhaustive``.
         space: The (sub-)space searched.
         population: Population size (NSGA-II) and evaluations per generation.
         generations: Maximum number of generations, the initial population included.
@@ -191,18 +193,30 @@ class SearchConfig:
                     "strategy",
                     f"one of {', '.join(STRATEGIES)}",
                     self.strategy,
-                    "Pass --strategy nsga2 (the paper's, the default), random or exhaustive.",
+                    "Pass --strategy nsga2 (the paper's, the default), surrogate, random or "
+                    "exhaustive.",
                     what="option",
                 )
             )
         _positive("population", self.population, "Pass e.g. --population 20.")
-        if self.strategy == "nsga2" and self.population < 2:
+        if self.strategy in ("nsga2", "surrogate") and self.population < 2:
             raise ConfigError(
                 invalid(
                     "population",
-                    "at least 2 for nsga2",
+                    f"at least 2 for {self.strategy}",
                     self.population,
                     "Pass --population 2 or more (20 is the paper's), or --strategy random.",
+                    what="option",
+                )
+            )
+        if self.strategy == "surrogate" and len(self.objectives) > 2:
+            raise ConfigError(
+                invalid(
+                    "objectives",
+                    "error and at most one cost objective with --strategy surrogate (its "
+                    "screening is two-dimensional)",
+                    ",".join(self.objectives),
+                    "Pass e.g. --objectives flops,error, or --strategy nsga2.",
                     what="option",
                 )
             )

@@ -13,17 +13,18 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
-from faqnas_qiskit.search.config import SearchConfig
+from faqnas_qiskit.search.config import SearchConfig, objective_values
 from faqnas_qiskit.search.metrics_overlap import GenerationMetrics
 from faqnas_qiskit.search.operators import (
     CanonicalDuplicates,
@@ -40,6 +41,7 @@ from faqnas_qiskit.search.results import (
     repeats_to_train,
     score,
 )
+from faqnas_qiskit.search.surrogate import POOL_FACTOR, Screen, initial_design
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import (
     RepeatRow,
@@ -110,6 +112,7 @@ class SearchResult:
             metrics computed alongside training in a side process are not counted), seconds.
         trained: Candidates trained by this call (not read from the store).
         variance: How much the architecture decides the validation accuracy (DESIGN §4.1).
+        screening_s: Time the ``surrogate`` strategy spent fitting and screening, seconds.
     """
 
     run_id: str
@@ -122,6 +125,7 @@ class SearchResult:
     metrics_s: float
     trained: int
     variance: VarianceSummary
+    screening_s: float = 0.0
 
 
 class SearchObserver:
@@ -178,6 +182,7 @@ class _RunState:
     task_s: float = 0.0
     metrics_s: float = 0.0
     trained: int = 0
+    screening_s: float = 0.0
     diverged: bool = False  # a stored infrastructure failure was retrained: a new path
 
 
@@ -243,7 +248,7 @@ class SearchRunner:
         self.observer.run_started(run_id, config, resumed)
         state = _RunState()
         try:
-            if config.strategy == "nsga2":
+            if config.strategy in ("nsga2", "surrogate"):
                 stopped_early = self._nsga2(run_id, config, state)
             else:
                 stopped_early = self._sampled(run_id, config, state)
@@ -269,11 +274,13 @@ class SearchRunner:
             metrics_s=state.metrics_s,
             trained=state.trained,
             variance=variance,
+            screening_s=state.screening_s,
         )
 
     def _nsga2(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
         from pymoo.algorithms.moo.nsga2 import NSGA2
         from pymoo.core.evaluator import Evaluator as PymooEvaluator
+        from pymoo.core.population import Population
         from pymoo.operators.crossover.ux import UniformCrossover
         from pymoo.problems.static import StaticProblem
         from pymoo.termination.max_gen import MaximumGenerationTermination
@@ -282,9 +289,25 @@ class SearchRunner:
         problem = GenomeProblem(space, len(config.objectives))
         admits = config.admits if config.exclude_dead else None
         duplicates = CanonicalDuplicates(space, admits)
+        screen: Screen | None = None
+        sampling: Any = CanonicalSampling(space, admits)
+        if config.strategy == "surrogate":  # the paper's NSGA-II, pre-screened (surrogate.py)
+            screen = Screen(
+                derive_seed(config.seed, "surrogate"),
+                self._known_cost(config),
+                cost_range=self._cost_range(config),
+            )
+            design = initial_design(
+                space,
+                config.population,
+                np.random.default_rng(derive_seed(config.seed, "surrogate-design")),
+                admits,
+            )
+            sampling = np.array([space.encode(g) for g in design], dtype=np.int64)
         algorithm = NSGA2(
             pop_size=config.population,
-            sampling=CanonicalSampling(space, admits),
+            n_offsprings=config.population * (POOL_FACTOR if screen is not None else 1),
+            sampling=sampling,
             crossover=UniformCrossover(prob=config.crossover_prob),
             mutation=ResampleMutation(config.mutation_prob),
             eliminate_duplicates=duplicates,
@@ -302,9 +325,19 @@ class SearchRunner:
             if offspring is None or len(offspring) == 0:
                 # no unseen offspring could be made: a tiny space is exhausted
                 return True
+            wanted = config.population
             if config.budget is not None:  # every evaluation is a new network (duplicates)
-                remaining = config.budget - len(state.archive)
-                offspring = offspring[: max(remaining, 0)]
+                wanted = min(wanted, max(config.budget - len(state.archive), 0))
+            if screen is not None and generation > 0:
+                t0 = time.perf_counter()
+                offspring = Population.merge(
+                    offspring, self._immigrants(config, offspring, duplicates, generation)
+                )
+                pool = [space.decode(v) for v in np.asarray(offspring.get("X")).astype(np.int64)]
+                observed = self._observed(config, state)
+                offspring = offspring[screen.select(pool, observed, wanted, generation)]
+                state.screening_s += time.perf_counter() - t0
+            offspring = offspring[:wanted]
             vectors = np.asarray(offspring.get("X")).astype(np.int64)
             genomes = [space.decode(v) for v in vectors]
             candidates = self._evaluate_generation(run_id, generation, genomes, config, state)
@@ -324,6 +357,83 @@ class SearchRunner:
             if config.budget is not None and len(state.archive) >= config.budget:
                 return False
         return False
+
+    def _known_cost(self, config: SearchConfig) -> Callable[[Genome], float] | None:
+        """The cost objective's value of a network before training (None: error only).
+
+        F_Q comes from its exact formula (microseconds); the other costs from the metrics
+        provider (a lookup with a warm cost atlas; otherwise one metrics computation per
+        screened network, kept like any other).
+        """
+        costs = [name for name in config.objectives if name != "error"]
+        if not costs:
+            return None
+        (name,) = costs  # SearchConfig allows one cost objective with this strategy
+        if name == "flops":
+            from faqnas_qiskit.metrics import quantum_flops_formula
+
+            return lambda genome: float(quantum_flops_formula(genome))
+        objectives = (name,)
+
+        def cost(genome: Genome) -> float:
+            metrics = self.metrics(genome)
+            record = {
+                "params_classical": metrics["params_classical"],
+                "params_quantum_effective": effective_weights(genome),
+                "val_accuracy": 0.0,
+            }
+            return objective_values(objectives, record, metrics)[0]
+
+        return cost
+
+    @staticmethod
+    def _cost_range(config: SearchConfig) -> tuple[float, float] | None:
+        """log10 of the least and greatest F_Q in the space when F_Q is the cost, else None
+        (the screen then scales the cost over what it has seen)."""
+        if "flops" not in config.objectives:
+            return None
+        from faqnas_qiskit.metrics import quantum_flops_formula
+
+        logs = np.log10([quantum_flops_formula(g) for g in config.space.networks()])
+        return float(logs.min()), float(logs.max())
+
+    @staticmethod
+    def _immigrants(
+        config: SearchConfig, offspring: Any, duplicates: CanonicalDuplicates, generation: int
+    ) -> Any:
+        """As many unseen networks drawn uniformly from the space as NSGA-II proposed.
+
+        The screen picks from offspring and immigrants alike: offspring exploit the current
+        population, immigrants let it reach regions the population has not (the surrogate
+        judges both before anything trains).
+        """
+        from pymoo.core.population import Population
+
+        space = config.space
+        rng = np.random.default_rng(derive_seed(config.seed, "surrogate-immigrants", generation))
+        taken = set(duplicates.history)
+        taken.update(space.decode(v).key for v in np.asarray(offspring.get("X")).astype(np.int64))
+        wanted = len(offspring)
+        vectors: list[Any] = []
+        for vector in space.sample_vectors(20 * wanted, rng):
+            genome = space.decode(vector)
+            if genome.key not in taken and config.admits(genome):
+                taken.add(genome.key)
+                vectors.append(vector)
+                if len(vectors) == wanted:
+                    break
+        return Population.new("X", np.array(vectors, dtype=np.int64).reshape(-1, len(vector)))
+
+    @staticmethod
+    def _observed(config: SearchConfig, state: _RunState) -> list[tuple[Genome, float, float]]:
+        """``(genome, cost, error)`` of every successful candidate so far, in evaluation order."""
+        error = config.objectives.index("error")
+        cost = next((i for i, name in enumerate(config.objectives) if name != "error"), None)
+        return [
+            (Genome.parse(c.key), 0.0 if cost is None else c.objectives[cost], c.objectives[error])
+            for c in state.archive.values()
+            if c.ok
+        ]
 
     def _sampled(self, run_id: str, config: SearchConfig, state: _RunState) -> bool:
         """Random search (same budget) or exhaustive search, in chunks of ``population``."""
