@@ -285,3 +285,24 @@ def _count(path: Path) -> int:
             con.close()
     except sqlite3.Error:
         return 0
+
+
+@pytest.mark.slow
+def test_two_workers_store_what_the_serial_search_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(store: Path, *extra: str) -> dict[str, Any]:
+        assert main(["search", *TINY, "--store", str(store), "--json", *extra]) == 0
+        return dict(json.loads(capsys.readouterr().out))
+
+    serial = run(tmp_path / "s.db")
+    two = run(tmp_path / "w.db", "--workers", "2")
+    assert [(r["genome"], r["val_accuracy"]) for r in serial["front"]] == [
+        (r["genome"], r["val_accuracy"]) for r in two["front"]
+    ]
+    assert _keys(tmp_path / "s.db") == _keys(tmp_path / "w.db")
+
+
+def _keys(path: Path) -> list[tuple[str, float]]:
+    with ResultsStore(path, create=False) as store:
+        return sorted((e.key, float((e.record or {})["val_accuracy"])) for e in store.evaluations())
