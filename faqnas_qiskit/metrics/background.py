@@ -114,19 +114,32 @@ def _serve(recipe: MetricsRecipe, requests: Queue[Any], results: Queue[Any]) -> 
 
 
 @contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in this thread while a child starts: the child inherits the mask.
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a child starts; the child is born with SIGINT blocked.
 
-    A blocked signal is not lost: one that arrives meanwhile is delivered on unblocking.
+    SIGINT is blocked in this thread (a child inherits the mask: Ctrl-C is the caller's to
+    handle). And a signal must not interrupt the start half-way: the child would then read a
+    truncated start-up message and print a traceback. So, in the main thread, the Python
+    handlers of SIGINT and SIGTERM only record what arrives until the child has started; the
+    recorded signals are then raised again, to the handlers that were there before.
     """
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for held in (signal.SIGINT, signal.SIGTERM):
+            previous[held] = signal.signal(held, lambda number, frame: caught.append(number))
+    mask = None
+    if hasattr(signal, "pthread_sigmask"):
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(caught):
+            signal.raise_signal(number)
 
 
 def _lower_priority(pid: int | None) -> None:
@@ -239,15 +252,14 @@ class BackgroundMetrics:
         self._arrived.clear()
         self._asked.clear()
         self._taken.clear()
-        if process is None:
-            return
-        if requests is not None:
-            with suppress(OSError, ValueError):
-                requests.put(None)
-        process.join(_STOP_WAIT_S)
-        if process.is_alive():
-            process.terminate()  # mid-computation: nothing of value in flight
-            process.join(5.0)
+        if process is not None:
+            if requests is not None:
+                with suppress(OSError, ValueError):
+                    requests.put(None)
+            process.join(_STOP_WAIT_S)
+            if process.is_alive():
+                process.terminate()  # mid-computation: nothing of value in flight
+                process.join(5.0)
         for q in (requests, results):
             if q is not None:
                 q.cancel_join_thread()  # never block this process's exit on a dead reader
@@ -264,9 +276,9 @@ class BackgroundMetrics:
             name="faqnas-metrics",
             daemon=True,  # ended with this process even if close() is never called
         )
-        with _sigint_blocked():
+        with _signals_held():
             process.start()
-        self._process = process
+            self._process = process  # before a held Ctrl-C is raised again: close() stops it
         _lower_priority(process.pid)
         log.debug("metrics side process %s started", process.pid)
 

@@ -113,3 +113,31 @@ def test_side_process_ignores_ctrl_c_and_yields_the_cpu() -> None:
         assert side.result(GENOMES[1]) is not None
     finally:
         side.close()
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_side_process_starts_is_raised_once_it_has_started(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Interrupted half-way, a child reads a truncated start-up message and prints a traceback;
+    the interrupt is held until the child has started, then raised (and close() stops it)."""
+    from multiprocessing.context import SpawnProcess
+
+    original = SpawnProcess.start
+
+    def ctrl_c_then_start(self: SpawnProcess) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C as the child starts
+        original(self)
+
+    monkeypatch.setattr(SpawnProcess, "start", ctrl_c_then_start)
+    settings = MetricsSettings(n_features=4, n_classes=3, n_train=90, epochs=5)
+    side = BackgroundMetrics(MetricsRecipe(settings=settings, transpile=False))
+    with pytest.raises(KeyboardInterrupt):
+        side.submit(GENOMES[:1])
+    pid = side.pid
+    assert pid is not None  # it did start, and is known, so that close() stops it
+    side.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert "Traceback" not in capfd.readouterr().err
