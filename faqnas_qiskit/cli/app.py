@@ -1,0 +1,156 @@
+"""``faqnas``'s parser and ``main``: argv in, exit status out.
+
+Every ``FaqnasError`` becomes one line on stderr and exit status 2 (``--debug`` shows the
+traceback instead); Ctrl-C and SIGTERM become one line and exit status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from typing import NoReturn
+
+from faqnas_qiskit import __version__
+from faqnas_qiskit.cli.command import Parser, subparsers
+from faqnas_qiskit.cli.options import store_path
+from faqnas_qiskit.cli.output import pipe_safe_stdout
+from faqnas_qiskit.cli.registry import COMMANDS
+from faqnas_qiskit.errors import FaqnasError
+from faqnas_qiskit.limits import OPTION_BOUNDS
+
+__all__ = ["build_parser", "entry_point", "main"]
+
+_COMMANDS = {command.name: command for command in COMMANDS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``faqnas`` argument parser: one subparser per registered command."""
+    parser = Parser(
+        prog="faqnas",
+        description=(
+            "FLOPs-aware hybrid quantum neural architecture search on Qiskit. Genomes are "
+            "strings like q4-angle-cz-circular-ry.rx (qubits, embedding, entangler, topology, "
+            "one rotation per layer)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"faqnas {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.description)
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``faqnas`` command.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit status: 0 on success, 2 on bad input, 130 on interrupt.
+    """
+    # torch's profiler (FLOPs metrics) logs every start and stop to stderr unless told not to
+    os.environ.setdefault("KINETO_LOG_LEVEL", "99")
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the subcommand's own usage, not the top level's
+            command = subparsers(parser).get(args.command or "", parser)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    with pipe_safe_stdout(), _sigterm_as_interrupt():
+        try:
+            for bound in OPTION_BOUNDS:  # every numeric option, before any work
+                value = getattr(args, bound.dest, None)
+                if value is not None:
+                    bound.check(value)
+            if _COMMANDS[args.command].loads_torch:
+                with _interrupt_deferred():
+                    import torch  # noqa: F401
+            return int(args.handler(args))
+        except FaqnasError as exc:
+            if args.debug:
+                raise
+            print(f"faqnas: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("faqnas: interrupted", file=sys.stderr)
+            return 130
+        except sqlite3.DatabaseError as exc:  # a damaged store read mid-command
+            if args.debug:
+                raise
+            where = store_path(args) if hasattr(args, "store") else "the store"
+            print(
+                f"faqnas: error: The store must be an intact faqnas database. Got {where!r}: "
+                f"{exc}. Restore it from a copy or pass another --store.",
+                file=sys.stderr,
+            )
+            return 2
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block is done, then raise it as KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a command as Ctrl-C does (a search marks its run interrupted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def entry_point() -> NoReturn:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before main's own handling is in place
+        print("faqnas: interrupted", file=sys.stderr)
+        code = 130
+    if code == 130:
+        # interrupted: the one line is said; what libraries' exit handlers print while they
+        # tear down half-started work (a Dask cluster interrupted while it starts) is not ours
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+    sys.exit(code)
