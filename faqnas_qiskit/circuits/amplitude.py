@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
+from faqnas_qiskit.errors import ConfigError, invalid
+
 __all__ = [
     "amplitude_angles",
     "amplitude_block",
@@ -70,7 +72,14 @@ def amplitude_block(n_qubits: int, params: ParameterVector) -> QuantumCircuit:
         A circuit of ``2**n - 1`` RY and ``2**n - 2`` CX gates on n qubits.
     """
     if len(params) != n_amplitude_parameters(n_qubits):
-        raise ValueError(f"need {n_amplitude_parameters(n_qubits)} parameters, got {len(params)}")
+        raise ConfigError(
+            invalid(
+                "params",
+                f"{n_amplitude_parameters(n_qubits)} long (2**n - 1) for {n_qubits} qubits",
+                len(params),
+                "Pass a ParameterVector of that length.",
+            )
+        )
     qc = QuantumCircuit(n_qubits, name="amplitude")
     index = 0
     for k in range(n_qubits):
@@ -115,7 +124,14 @@ def amplitude_angles(features: torch.Tensor, n_qubits: int) -> torch.Tensor:
     """
     batch, width = features.shape
     if width != 2**n_qubits:
-        raise ValueError(f"amplitude embedding on {n_qubits} qubits needs {2**n_qubits} features")
+        raise ConfigError(
+            invalid(
+                "features",
+                f"{2**n_qubits} wide (2**n) for amplitude embedding on {n_qubits} qubits",
+                width,
+                "Map the inputs to 2**n features first (the HQNN's pre-layer does).",
+            )
+        )
     squares = features * features
     out = []
     for k in range(n_qubits):

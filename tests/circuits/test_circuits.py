@@ -102,3 +102,19 @@ def test_layout_and_parameter_order() -> None:
 def test_two_qubit_circular_has_one_pair() -> None:
     built = build_circuit(Genome.parse("q2-angle-cz-circular-rx"))
     assert built.circuit.count_ops()["cz"] == 1
+
+
+def test_amplitude_building_blocks_refuse_wrong_widths_with_the_root_error() -> None:
+    import torch
+    from qiskit.circuit import ParameterVector
+
+    from faqnas_qiskit.circuits.amplitude import amplitude_angles, amplitude_block
+    from faqnas_qiskit.errors import FaqnasError
+
+    # 3 qubits: 2**3 - 1 = 7 tree angles and 8 features
+    with pytest.raises(
+        FaqnasError, match=r"must be 7 long \(2\*\*n - 1\) for 3 qubits. Got 6 instead"
+    ):
+        amplitude_block(3, ParameterVector("a", 6))
+    with pytest.raises(FaqnasError, match=r"must be 8 wide \(2\*\*n\).*Got 5 instead"):
+        amplitude_angles(torch.zeros(2, 5), 3)
