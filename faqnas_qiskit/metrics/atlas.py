@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import multiprocessing
+import os
 import random
 import threading
 import time
@@ -124,9 +125,9 @@ def _worker_targets() -> dict[str, TargetInfo]:
     return targets
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Exit a worker when its parent dies (kill -9 gives the parent no chance to stop it)."""
-    exit_with_parent()
+    exit_with_parent(parent)
 
 
 def _compute_chunk(
@@ -266,7 +267,9 @@ def fill_atlas(
             store(_compute_chunk(keys, *args, targets=here))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+        ) as pool:
             pending: set[Future[list[dict[str, Any]]]] = set()
             queue = iter(chunks)
             try:

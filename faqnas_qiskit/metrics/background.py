@@ -63,13 +63,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def exit_with_parent() -> None:
-    """In a child process: exit within a second once the parent is gone.
+def exit_with_parent(parent: int) -> None:
+    """In a child process: exit within a second once process ``parent`` is no longer its parent.
 
     ``kill -9`` gives the parent no chance to stop its children; a daemon thread polls the
-    parent's pid and ends the process when it changes (the child was re-parented).
+    parent's pid and ends the process when it changes (the child was re-parented). The parent
+    passes its pid: a parent killed while the child was still importing has already left by
+    the time the child could ask for it, and the child then exits at once.
+
+    Args:
+        parent: The pid of the process that started this one (its ``os.getpid()``).
     """
-    parent = os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while True:
@@ -85,13 +91,13 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _serve(recipe: MetricsRecipe, requests: Queue[Any], results: Queue[Any]) -> None:
+def _serve(parent: int, recipe: MetricsRecipe, requests: Queue[Any], results: Queue[Any]) -> None:
     """The side process: build the metrics function, then answer batches of genome keys.
 
     Requests are lists of canonical keys (None stops the process); each answer is
     ``("ok", key, metrics)``, or ``("error", key or None, message)`` after which it stops.
     """
-    exit_with_parent()
+    exit_with_parent(parent)
     try:
         import torch
 
@@ -272,7 +278,7 @@ class BackgroundMetrics:
         self._results = context.Queue()
         process = context.Process(
             target=_serve,
-            args=(self.recipe, self._requests, self._results),
+            args=(os.getpid(), self.recipe, self._requests, self._results),
             name="faqnas-metrics",
             daemon=True,  # ended with this process even if close() is never called
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -141,3 +143,41 @@ def test_ctrl_c_while_the_side_process_starts_is_raised_once_it_has_started(
         os.kill(pid, 0)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_side_process_exits_when_its_parent_is_killed_while_it_starts(tmp_path: Path) -> None:
+    """kill -9 of the caller during the side process's imports: it must not live on."""
+    script = (
+        "import sys\n"
+        "from faqnas_qiskit.metrics import BackgroundMetrics, MetricsRecipe, MetricsSettings\n"
+        "from faqnas_qiskit.space import Genome\n"
+        "settings = MetricsSettings(n_features=4, n_classes=3, n_train=90, epochs=5)\n"
+        "side = BackgroundMetrics(MetricsRecipe(settings=settings, transpile=False))\n"
+        "side.submit([Genome.parse('q2-angle-cx-linear-ry')])\n"
+        "print(side.pid, flush=True)\n"
+        "import time; time.sleep(600)\n"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert caller.stdout is not None
+    pid = int(caller.stdout.readline())
+    caller.kill()  # at once: the side process is still importing qiskit and torch
+    caller.wait()
+    try:
+        deadline = time.monotonic() + 60
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(pid)
+    finally:
+        if _running(pid):  # this test started it: do not leave it behind
+            os.kill(pid, signal.SIGKILL)
