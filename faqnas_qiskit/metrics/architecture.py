@@ -491,6 +491,33 @@ class MetricsCache:
             self._results[key] = cached
         return cached
 
+    def cached(self, genome: Genome, settings: MetricsSettings) -> ArchitectureMetrics | None:
+        """The metrics of ``genome`` if they need no transpiling and no profiling of it.
+
+        That is: computed before by this cache, or both targets' rows in the persistent cache
+        (a warm atlas). The FLOPs formula check runs now if it is unknown at these widths (once
+        per widths and machine: its outcome is kept in the persistent cache).
+
+        Returns:
+            The metrics (equal to :meth:`get`'s), or None where :meth:`get` would transpile.
+        """
+        name = self.target_name(settings.target)
+        if name != settings.target:
+            settings = replace(settings, target=name)
+        found = self._results.get((genome.key, settings))
+        if found is not None:
+            return found
+        rows = self.persistent
+        if rows is None or not rows.usable or settings.count_with_profiler:
+            return None
+        level, aer_level = settings.optimization_level, settings.aer_optimization_level
+        seed = settings.seed_transpiler
+        if rows.get(genome.key, name, level, seed) is None:
+            return None
+        if rows.get(genome.key, AER_TARGET, aer_level, seed) is None:
+            return None
+        return self.get(genome, settings)
+
     def metrics(
         self,
         genome: Genome,
@@ -613,6 +640,14 @@ class MetricsFunction:
                 else None
             ),
         )
+
+    def cached(self, genome: Genome) -> dict[str, Any] | None:
+        """The metrics of ``genome`` if they need no transpiling (see :meth:`MetricsCache.cached`;
+        FLOPs-only metrics always qualify), else None."""
+        if not self.transpile:
+            return self(genome)
+        found = self.cache.cached(genome, self.settings)
+        return None if found is None else found.to_dict()
 
     def __call__(self, genome: Genome) -> dict[str, Any]:
         """:meth:`ArchitectureMetrics.to_dict` of ``genome`` (or the FLOPs-only form)."""

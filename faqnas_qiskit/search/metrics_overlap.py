@@ -3,8 +3,9 @@
 The search runner needs every trained candidate's metrics when it stores the candidate, not
 before it trains it (training does not read them). :class:`GenerationMetrics` uses that:
 
-* **Warm** candidates (metrics in the store or the machine's cost cache) are looked up before
-  training: microseconds each.
+* **Warm** candidates (metrics in the store, or their transpiled counts in the machine's cost
+  atlas) are looked up before training: well under a millisecond each. A generation without
+  cold candidates starts no side process.
 * **Cold** candidates, with overlap on, go to a side process
   (:class:`~faqnas_qiskit.metrics.BackgroundMetrics`) that computes them, in training order, on
   another core while the generation trains. When a candidate's outcome is stored, its metrics
@@ -43,7 +44,7 @@ class OverlappableMetrics(Protocol):
         ...
 
     def cached(self, genome: Genome) -> dict[str, Any] | None:
-        """Metrics of ``genome`` if cached, else None (computes nothing)."""
+        """Metrics of ``genome`` if they need no transpiling (a lookup), else None."""
         ...
 
     def remember(self, genome: Genome, metrics: dict[str, Any]) -> None:
@@ -71,6 +72,8 @@ class GenerationMetrics:
     Attributes:
         received: Metrics that came from the side process (the rest were looked up or
             computed in this process), over this object's life.
+        started: Side processes started over this object's life (none while every
+            candidate is warm).
     """
 
     def __init__(self, provider: Any, *, overlap: bool | None = None) -> None:
@@ -79,6 +82,7 @@ class GenerationMetrics:
         self._side: BackgroundMetrics | None = None
         self._overlap = self._can_overlap(provider, overlap)
         self.received = 0
+        self.started = 0
 
     @staticmethod
     def _can_overlap(provider: Any, overlap: bool | None) -> bool:
@@ -122,6 +126,7 @@ class GenerationMetrics:
                 from faqnas_qiskit.metrics import BackgroundMetrics
 
                 self._side = BackgroundMetrics(self.provider.recipe)
+                self.started += 1
             self._side.submit(cold)
 
     def collect(self, genome: Genome) -> dict[str, Any]:

@@ -686,13 +686,23 @@ class StoreCachedMetrics:
         return metrics
 
     def cached(self, genome: Genome) -> dict[str, Any] | None:
-        """Metrics of ``genome`` from this object or the store, else None (computes nothing)."""
+        """Metrics of ``genome`` that need no transpiling, else None.
+
+        From this object, the store, or ``compute``'s own caches when it has a ``cached``
+        method (a :class:`~faqnas_qiskit.metrics.MetricsFunction` over the machine's cost
+        atlas: a lookup); the latter are stored like computed ones.
+        """
         key = genome.key
         metrics = self._memory.get(key)
         if metrics is None:
             metrics = self.store.get_metrics(key, self.settings)
             if metrics is not None:
                 self._memory[key] = metrics
+        if metrics is None:
+            lookup = getattr(self.compute, "cached", None)
+            metrics = lookup(genome) if callable(lookup) else None
+            if metrics is not None:
+                self.remember(genome, metrics)
         return metrics
 
     def remember(self, genome: Genome, metrics: dict[str, Any]) -> None:

@@ -181,3 +181,21 @@ def test_side_process_exits_when_its_parent_is_killed_while_it_starts(tmp_path: 
     finally:
         if _running(pid):  # this test started it: do not leave it behind
             os.kill(pid, signal.SIGKILL)
+
+
+def test_cached_metrics_are_a_lookup_or_nothing(tmp_path: Path) -> None:
+    """``MetricsFunction.cached``: None for a network the cost cache lacks (nothing computed),
+    the same values as a fresh computation once its rows are there."""
+    from faqnas_qiskit.metrics import fill_atlas
+
+    genome = GENOMES[1]
+    with CostCache(tmp_path / "m.db") as rows:
+        function = metrics_function(**SETTINGS, cache=MetricsCache(persistent=rows))
+        assert function.cached(genome) is None
+        assert not rows.keys("fake_fez", 1, 0)  # a miss computes nothing
+        fill_atlas([genome], rows, target="fake_fez")
+        found = function.cached(genome)
+    assert found == metrics_function(**SETTINGS, cache=MetricsCache())(genome)
+    assert metrics_function(**SETTINGS).cached(genome) is None  # no persistent cache
+    flops_only = metrics_function(**SETTINGS, transpile=False)
+    assert flops_only.cached(genome) == flops_only(genome)

@@ -183,6 +183,31 @@ def test_overlapped_run_interrupted_then_resumed_retrains_nothing(
     assert _stored(path) == _stored(tmp_path / "serial.db")
 
 
+@pytest.mark.slow
+def test_a_warm_atlas_starts_no_side_process(tmp_path: Path, iris: Dataset) -> None:
+    """Every network in the machine's cost atlas: metrics are lookups, nothing to overlap."""
+    from faqnas_qiskit.metrics import atlas_networks, fill_atlas
+
+    _serial_reference(tmp_path / "serial.db", iris)
+    with CostCache(tmp_path / "metrics.db") as rows:
+        fill_atlas(atlas_networks(CONFIG.space), rows, target="fake_fez")
+    compute, settings = search_metrics(
+        CONFIG, iris, cache=MetricsCache(persistent=CostCache(tmp_path / "metrics.db"))
+    )
+    with ResultsStore(tmp_path / "warm.db") as store:
+        runner = SearchRunner(
+            store,
+            SerialEvaluator(iris),
+            StoreCachedMetrics(store, compute, settings),
+            iris.name,
+            overlap_metrics=True,
+        )
+        result = runner.start(CONFIG)
+        assert runner.generation_metrics.started == 0
+    assert result.trained > 0
+    assert _stored(tmp_path / "warm.db") == _stored(tmp_path / "serial.db")
+
+
 def test_side_process_that_cannot_start_falls_back_with_one_warning(
     tmp_path: Path, iris: Dataset, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
