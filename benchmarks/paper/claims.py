@@ -1,0 +1,248 @@
+"""The paper's claims, computed from the runs that ``benchmarks/paper/run.py`` stores.
+
+Pure apart from reading the store and the cost cache: every number of RESULTS.md comes from
+here. A run is identified by its stored configuration (dataset, seed, objectives, training
+budget); when a configuration ran more than once (a rerun after an interruption), the latest
+finished run counts.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from faqnas_qiskit.evaluation import AccuracyStats, TrainingConfig
+from faqnas_qiskit.report import build_report, snapshot
+from faqnas_qiskit.report.analysis import spearman
+from faqnas_qiskit.report.data import CandidateRow, ReportData, RunSnapshot
+from faqnas_qiskit.search import SearchConfig
+from faqnas_qiskit.store import ResultsStore
+
+PAPER_SAVING = 0.37  # the paper's average FLOPs saving at equal accuracy
+#: The training budgets: the paper's, and one that trains (Iris reaches 0.9-1.0 with it).
+BUDGETS: dict[str, TrainingConfig] = {
+    "paper": TrainingConfig(epochs=5, lr=0.003),
+    "trains": TrainingConfig(epochs=30, lr=0.03),
+}
+BUDGET_WORDS = {"paper": "paper (5 epochs, lr 0.003)", "trains": "trains (30 epochs, lr 0.03)"}
+#: Search kinds by objectives.
+KINDS: dict[str, tuple[str, ...]] = {
+    "aware": ("flops", "error"),
+    "baseline": ("error",),
+    "total": ("total_flops", "error"),
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean and 95% Student-t interval of per-seed values (None bounds with one value)."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Interval | None:
+        """The interval of ``values``, or None when there are none."""
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        if not finite:
+            return None
+        stats = AccuracyStats.of(finite)
+        return cls(stats.mean, stats.ci_low, stats.ci_high, stats.n)
+
+    def show(self, scale: float = 1.0, spec: str = ".3f", unit: str = "") -> str:
+        """``mean [low, high]`` (n = ...), scaled (100 for percent)."""
+        mean = format(self.mean * scale, spec) + unit
+        if self.low is None or self.high is None:
+            return f"{mean} (n = {self.n})"
+        low, high = format(self.low * scale, spec), format(self.high * scale, spec)
+        return f"{mean} [{low}, {high}]{unit} (n = {self.n})"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What identifies one run of the experiment."""
+
+    dataset: str
+    budget: str
+    seed: int
+    kind: str
+
+
+def budget_of(config: SearchConfig) -> str | None:
+    """The name of ``config``'s training budget in :data:`BUDGETS`, or None."""
+    for name, training in BUDGETS.items():
+        if (config.training.epochs, config.training.lr) == (training.epochs, training.lr):
+            return name
+    return None
+
+
+def find_runs(store: ResultsStore) -> dict[RunKey, str]:
+    """The latest finished run of each (dataset, budget, seed, kind) in ``store``."""
+    found: dict[RunKey, str] = {}
+    for row in store.list_runs():  # oldest first: later runs replace earlier ones
+        if row.status != "finished":
+            continue
+        config = SearchConfig.from_dict(row.config)
+        budget = budget_of(config)
+        kind = next((k for k, v in KINDS.items() if v == tuple(config.objectives)), None)
+        if budget is None or kind is None or config.strategy != "nsga2":
+            continue
+        found[RunKey(config.dataset, budget, config.seed, kind)] = row.id
+    return found
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One dataset, budget and seed: the aware run's report against its baseline."""
+
+    seed: int
+    aware: RunSnapshot
+    report: ReportData
+    total: RunSnapshot | None
+
+    @property
+    def saving(self) -> float | None:
+        """Mean FLOPs saving at equal accuracy against the baseline (fraction)."""
+        return self.report.comparisons[0].mean_saving if self.report.comparisons else None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything the claims need for one dataset and budget, over its seeds."""
+
+    dataset: str
+    budget: str
+    seeds: tuple[SeedResult, ...]
+    repeats: int = 1
+    extra: dict[str, object] = field(default_factory=dict)
+
+    # claim 1 ---------------------------------------------------------------------------
+    @property
+    def saving(self) -> Interval | None:
+        """FLOPs saving against the baseline over the seeds."""
+        return Interval.of([s.saving for s in self.seeds if s.saving is not None])
+
+    # claim 2 ---------------------------------------------------------------------------
+    def rho(self, proxy: str) -> Interval | None:
+        """Spearman rho of ``proxy`` with mean validation accuracy over each aware run's
+        candidates, over the seeds. ``proxy``: ``F_Q``, ``F_C`` or ``effective``."""
+        values = []
+        for s in self.seeds:
+            rows = [r for r in s.aware.candidates if _proxy(r, proxy) is not None]
+            rho = spearman([_proxy(r, proxy) or 0.0 for r in rows], [r.val_accuracy for r in rows])
+            if rho.rho is not None:
+                values.append(rho.rho)
+        return Interval.of(values)
+
+    def dead(self, kind: str) -> tuple[int, int]:
+        """(front networks without a trainable quantum weight, front networks) summed over
+        the seeds' ``aware`` or ``total`` fronts."""
+        dead = size = 0
+        for s in self.seeds:
+            run = s.aware if kind == "aware" else s.total
+            if run is None:
+                continue
+            front = [r for r in run.candidates if r.on_front]
+            size += len(front)
+            dead += sum(r.params_quantum_effective == 0 for r in front)
+        return dead, size
+
+    def classical_share(self) -> float | None:
+        """Median F_C / F_Q over the aware fronts."""
+        shares = [
+            (r.classical_flops or 0.0) / r.quantum_flops
+            for s in self.seeds
+            for r in s.aware.candidates
+            if r.on_front and r.classical_flops is not None and r.quantum_flops > 0
+        ]
+        return statistics.median(shares) if shares else None
+
+    def classical_spread(self) -> float:
+        """The largest max / min F_C over the networks of one aware front (1: fixed)."""
+        spreads = [1.0]
+        for s in self.seeds:
+            values = [
+                r.classical_flops
+                for r in s.aware.candidates
+                if r.on_front and r.classical_flops is not None and r.classical_flops > 0
+            ]
+            if values:
+                spreads.append(max(values) / min(values))
+        return max(spreads)
+
+    # claim 3 ---------------------------------------------------------------------------
+    @property
+    def threshold(self) -> Interval | None:
+        """log10 of the FLOPs threshold over the seeds (geometric mean and interval)."""
+        return Interval.of(
+            [math.log10(s.report.threshold.quantum_flops) for s in self.seeds if s.report.threshold]
+        )
+
+    # beyond ----------------------------------------------------------------------------
+    def noise_loss(self) -> Interval | None:
+        """Exact minus noisy test accuracy over every re-evaluated aware front network."""
+        return Interval.of(
+            [h.simulator_accuracy - h.accuracy for s in self.seeds for h in s.aware.hardware]
+        )
+
+    def variance_share(self) -> Interval | None:
+        """The architecture's share of accuracy variance (ICC) of the aware runs, over seeds."""
+        return Interval.of(
+            [
+                s.aware.variance.share
+                for s in self.seeds
+                if s.aware.variance is not None and s.aware.variance.share is not None
+            ]
+        )
+
+
+def _proxy(row: CandidateRow, name: str) -> float | None:
+    if name == "F_Q":
+        return row.quantum_flops
+    if name == "F_C":
+        return None if row.classical_flops is None else float(row.classical_flops)
+    return None if row.params_quantum_effective is None else float(row.params_quantum_effective)
+
+
+def cells(store: ResultsStore, runs: Mapping[RunKey, str]) -> list[Cell]:
+    """One :class:`Cell` per dataset and budget that has aware and baseline runs."""
+    out = []
+    groups = sorted({(k.dataset, k.budget) for k in runs}, key=lambda g: (g[1] != "paper", g))
+    for dataset, budget in groups:
+        seeds = []
+        repeats = 1
+        for seed in sorted({k.seed for k in runs if (k.dataset, k.budget) == (dataset, budget)}):
+            aware_id = runs.get(RunKey(dataset, budget, seed, "aware"))
+            base_id = runs.get(RunKey(dataset, budget, seed, "baseline"))
+            if aware_id is None or base_id is None:
+                continue
+            total_id = runs.get(RunKey(dataset, budget, seed, "total"))
+            aware = snapshot(store, aware_id)
+            report = build_report(aware, [snapshot(store, base_id)])
+            total = snapshot(store, total_id) if total_id else None
+            repeats = max((r.repeats for r in aware.candidates), default=1)
+            seeds.append(SeedResult(seed, aware, report, total))
+        if seeds:
+            out.append(Cell(dataset, budget, tuple(seeds), repeats))
+    return out
+
+
+def verdict_saving(interval: Interval | None) -> str:
+    """Whether the saving holds: significantly above 0, and compatible with the paper's."""
+    if interval is None:
+        return "no data"
+    if interval.low is None or interval.high is None:
+        return "one seed: no interval"
+    above = interval.low > 0
+    compatible = interval.low <= PAPER_SAVING <= interval.high
+    if above and compatible:
+        return "holds (above 0, compatible with ~37%)"
+    if above:
+        return "holds in sign (above 0), not in size (interval excludes 37%)"
+    if interval.high < 0:
+        return "does not hold (significantly below 0)"
+    return "not shown (interval includes 0)"

@@ -1,0 +1,93 @@
+"""End to end: ``benchmarks/paper/run.py --quick`` writes RESULTS.md from the store it fills."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _non_dominated(points: dict[str, tuple[float, float]]) -> set[str]:
+    """Keys no other point weakly dominates with one strict improvement (minimisation)."""
+    out = set()
+    for key, (f, e) in points.items():
+        if not any(
+            (g <= f and d <= e) and (g < f or d < e)
+            for other, (g, d) in points.items()
+            if other != key
+        ):
+            out.add(key)
+    return out
+
+
+@pytest.mark.slow
+def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
+    env = {**os.environ, "FAQNAS_CACHE": str(tmp_path / "cache.db"), "KINETO_LOG_LEVEL": "99"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "paper" / "run.py"), "--quick",
+         "--out", str(tmp_path), "--atlas-targets", "fake_fez"],
+        capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = (tmp_path / "RESULTS.md").read_text()
+    for row in ("| 1. FLOPs-aware", "| 2. quantum FLOPs", "| 3. each dataset", "| beyond: F_Q"):
+        assert row in text
+
+    # every front shown is the non-dominated set of its run's stored evaluations on
+    # (F_Q, 1 - mean validation accuracy over the repeats), recomputed here from the rows
+    con = sqlite3.connect(tmp_path / "paper.db")
+    fronts = re.findall(r"### iris, paper budget, seed (\d+): run (\w+)\n\n(.*?)\n\n", text, re.S)
+    assert fronts
+    for _, run_id, table in fronts:
+        shown = {line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]}
+        (config,) = con.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()
+        assert json.loads(config)["objectives"] == ["flops", "error"]
+        points = {}
+        evaluated = _evaluated(con, run_id)
+        # the FLOPs-aware run is the first of its seed: it trained every candidate it evaluated
+        for key, record, metrics, eid in con.execute(
+            "SELECT key, record, metrics, id FROM evaluations WHERE status = 'ok' AND run_id = ?",
+            (run_id,),
+        ):
+            assert key in evaluated
+            accs = [json.loads(record)["val_accuracy"]] + [
+                json.loads(r)["val_accuracy"]
+                for (r,) in con.execute(
+                    "SELECT record FROM repeats WHERE evaluation_id = ? AND repeat < 2", (eid,)
+                )
+            ]
+            points[key] = (json.loads(metrics)["quantum_flops"], 1 - sum(accs) / len(accs))
+        assert shown == _non_dominated(points)
+
+    # claim 3: the geometric mean and 95% t-interval of the per-seed thresholds
+    row = next(line for line in text.splitlines() if line.startswith("| iris | paper | ") and
+               "[" in line and line.count("|") == 5)  # fmt: skip
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    per_seed = [float(v.replace(",", "")) for v in cells[3].split(", ")]
+    logs = [math.log10(v) for v in per_seed]
+    n = len(logs)
+    mean = sum(logs) / n
+    half = stats.t.ppf(0.975, n - 1) * stats.tstd(logs) / math.sqrt(n)
+    low, high = (
+        float(v.replace(",", "")) for v in re.findall(r"\[([\d,]+), ([\d,]+)\]", cells[2])[0]
+    )
+    assert float(cells[2].split(" ")[0].replace(",", "")) == pytest.approx(10**mean, abs=0.5)
+    assert low == pytest.approx(10 ** (mean - half), abs=0.5)
+    assert high == pytest.approx(10 ** (mean + half), rel=1e-9, abs=0.5)
+
+
+def _evaluated(con: sqlite3.Connection, run_id: str) -> set[str]:
+    keys: set[str] = set()
+    for (stats_,) in con.execute("SELECT stats FROM generations WHERE run_id = ?", (run_id,)):
+        keys.update(json.loads(stats_).get("evaluated", []))
+    return keys
