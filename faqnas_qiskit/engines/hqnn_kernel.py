@@ -195,16 +195,23 @@ def embedding_amplitudes(features: torch.Tensor, angle: bool) -> torch.Tensor:
     return torch.where(zero, ground, features / norm)
 
 
-def use_dense(n_qubits: int, depth: int, batch: int) -> bool:
+#: Layers assumed by :func:`use_dense`: the search space's deepest network (DESIGN §2).
+_COST_DEPTH = 4
+
+
+def use_dense(n_qubits: int, batch: int) -> bool:
     """Whether the dense unitary costs less than the layered application for this call.
 
     Dense: ``L - 1`` complex ``D x D`` products to build U plus a real ``B x D x 2D`` GEMM;
     layered: per layer, two complex Kronecker-block GEMMs on the B states. Each torch call also
     costs a fixed overhead, worth about ``2**15`` multiply-adds here, which favours the
-    (fewer-call) dense form on small circuits.
+    (fewer-call) dense form on small circuits. The cost is taken at L = 4 whatever the
+    network's depth, so that the form, hence the float32 result, of a network never depends
+    on the depth it is padded to when trained beside deeper ones.
     """
     dim = 2**n_qubits
     h = (n_qubits + 1) // 2
+    depth = _COST_DEPTH
     dense = 4 * (depth - 1) * dim**3 + 2 * batch * dim * dim
     layered = 4 * depth * batch * dim * (2**h + 2 ** (n_qubits - h))
     overhead = 2**15 * 3 * depth
@@ -314,7 +321,7 @@ def run_plan(
     mats = _rotation_matrices(theta, plan)
     amplitudes = embedding_amplitudes(features, plan.angle)
     if dense is None:
-        dense = use_dense(plan.n_qubits, plan.depth, features.shape[1])
+        dense = use_dense(plan.n_qubits, features.shape[1])
     if dense:
         probs = _apply_dense(amplitudes, _dense_unitary(mats, plan))
     else:

@@ -157,5 +157,5 @@ def test_plans_reject_mixed_qubit_counts() -> None:
 
 
 def test_dense_form_is_chosen_on_small_circuits_only() -> None:
-    assert use_dense(2, 4, 64) and use_dense(4, 4, 64)
-    assert not use_dense(8, 4, 64) and not use_dense(10, 4, 1024)
+    assert use_dense(2, 64) and use_dense(4, 64) and use_dense(6, 1024)
+    assert not use_dense(8, 64) and not use_dense(10, 1024)
