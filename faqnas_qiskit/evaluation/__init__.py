@@ -1,6 +1,11 @@
 """Train and score one genome."""
 
 from faqnas_qiskit.evaluation.config import DEVICES, TrainingConfig, resolve_device
+from faqnas_qiskit.evaluation.population import (
+    PopulationMember,
+    evaluate_population,
+    population_groups,
+)
 from faqnas_qiskit.evaluation.record import EvaluationRecord
 from faqnas_qiskit.evaluation.repeats import (
     MAX_REPEATS,
@@ -23,6 +28,7 @@ __all__ = [
     "MAX_REPEATS",
     "AccuracyStats",
     "EvaluationRecord",
+    "PopulationMember",
     "RepeatResult",
     "ReplicaHQNN",
     "TrainingConfig",
@@ -30,7 +36,9 @@ __all__ = [
     "accuracy",
     "derive_seed",
     "evaluate_genome",
+    "evaluate_population",
     "evaluate_repeats",
+    "population_groups",
     "repeat_seeds",
     "resolve_device",
     "train_model",

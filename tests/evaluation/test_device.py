@@ -166,7 +166,7 @@ def test_resume_keeps_the_device_of_the_run(
 
 def test_repeats_hold_the_data_once_and_standardise_each_repeats_split() -> None:
     from faqnas_qiskit.data import repeat_split
-    from faqnas_qiskit.evaluation.repeats import _REPLICA_DATA
+    from faqnas_qiskit.evaluation.batched import _MODEL_DATA as _REPLICA_DATA
     from faqnas_qiskit.evaluation.train import split_tensors
 
     data = load_dataset("wine", seed=2)
