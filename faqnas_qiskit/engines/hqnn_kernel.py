@@ -273,24 +273,51 @@ def _apply_dense(amplitudes: torch.Tensor, unitary: torch.Tensor) -> torch.Tenso
     return parts.square().sum(dim=-2)
 
 
-def _apply_layered(amplitudes: torch.Tensor, mats: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
-    """Probabilities, real (M, B, D): each layer as two Kronecker-block GEMMs and a gather."""
+def _first_layer_product(features: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """Angle embedding and the first rotation layer as a product state, complex (M, B, D).
+
+    Before the first entangler every qubit is on its own: ``R_q RX(x_q)|0>`` is a 2-vector per
+    qubit, so the first layer costs a 2 x 2 product per qubit instead of a pass over 2**n
+    amplitudes.
+    """
+    half = torch.div(features, 2)
+    zero = torch.zeros_like(half)
+    # RX(x)|0> = cos(x/2)|0> - i sin(x/2)|1>
+    ket = torch.stack(
+        (torch.complex(torch.cos(half), zero), torch.complex(zero, -torch.sin(half))), -1
+    )
+    local = torch.matmul(mats[:, 0].unsqueeze(1), ket.to(mats.dtype).unsqueeze(-1)).squeeze(-1)
+    n = features.shape[-1]
+    state = local[..., n - 1, :]
+    for q in range(n - 2, -1, -1):  # qubit n-1 most significant
+        state = (state.unsqueeze(-1) * local[..., q, :].unsqueeze(-2)).flatten(-2)
+    return state
+
+
+def _apply_layered(features: torch.Tensor, mats: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
+    """Probabilities, real (M, B, D): each layer as two Kronecker-block GEMMs and a gather.
+
+    With angle embedding the first layer's rotations act on the product state
+    (:func:`_first_layer_product`).
+    """
     n = plan.n_qubits
-    models, batch, dim = amplitudes.shape
-    state = amplitudes.to(mats.dtype)
-    if plan.embed_phase is not None:
-        state = state * plan.embed_phase
     h = (n + 1) // 2
     low = _kron_qubits(mats, range(0, h)).transpose(-1, -2)  # (M, L, 2**h, 2**h)
     high = _kron_qubits(mats, range(h, n)) if n > h else None
+    if plan.angle:
+        state = _first_layer_product(features, mats)
+    else:
+        state = embedding_amplitudes(features, angle=False).to(mats.dtype)
+    models, batch, dim = state.shape
     for layer in range(plan.depth):
-        view = state.reshape(models, batch * 2 ** (n - h), 2**h)
-        view = torch.matmul(view, low[:, layer])
-        if high is not None:
-            view = torch.matmul(
-                high[:, layer].unsqueeze(1), view.reshape(models, batch, 2 ** (n - h), 2**h)
-            )
-        state = view.reshape(models, batch, dim)
+        if layer or not plan.angle:
+            view = state.reshape(models, batch * 2 ** (n - h), 2**h)
+            view = torch.matmul(view, low[:, layer])
+            if high is not None:
+                view = torch.matmul(
+                    high[:, layer].unsqueeze(1), view.reshape(models, batch, 2 ** (n - h), 2**h)
+                )
+            state = view.reshape(models, batch, dim)
         if plan.uniform:
             state = state[..., plan.source[0, 0]]
         else:
@@ -319,11 +346,11 @@ def run_plan(
     """
     theta = weights.to(features.dtype)
     mats = _rotation_matrices(theta, plan)
-    amplitudes = embedding_amplitudes(features, plan.angle)
     if dense is None:
         dense = use_dense(plan.n_qubits, features.shape[1])
     if dense:
+        amplitudes = embedding_amplitudes(features, plan.angle)
         probs = _apply_dense(amplitudes, _dense_unitary(mats, plan))
     else:
-        probs = _apply_layered(amplitudes, mats, plan)
+        probs = _apply_layered(features, mats, plan)
     return torch.matmul(probs, plan.signs)
