@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_genome(warm, dataset, config, seed=0)  # warms torch up for the evaluations
 
     persistent = CostCache(args.cache or default_cache_path(os.environ))
-    for text in args.genomes:  # fill the persistent cache (a no-op when the atlas is warm)
+    # fill the persistent cache (a no-op when the atlas is warm), the set-up genome included
+    for text in (*args.genomes, warm.key):
         MetricsCache(persistent=persistent).metrics(
             Genome.parse(text), *widths, target=args.target, **settings
         )
