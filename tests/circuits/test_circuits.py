@@ -112,9 +112,7 @@ def test_amplitude_building_blocks_refuse_wrong_widths_with_the_root_error() -> 
     from faqnas_qiskit.errors import FaqnasError
 
     # 3 qubits: 2**3 - 1 = 7 tree angles and 8 features
-    with pytest.raises(
-        FaqnasError, match=r"must be 7 long .* for 3 qubits. Got 6 instead"
-    ):
+    with pytest.raises(FaqnasError, match=r"must be 7 long .* for 3 qubits. Got 6 instead"):
         amplitude_block(3, ParameterVector("a", 6))
     with pytest.raises(FaqnasError, match=r"must be 8 wide \(2\*\*n\).*Got 5 instead"):
         amplitude_angles(torch.zeros(2, 5), 3)
