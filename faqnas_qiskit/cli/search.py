@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMAND", "RESUME_MAY_CHANGE"]
 
-RESUME_MAY_CHANGE = ("workers", "scheduler", "threads", "json", "store", "debug", "resume")
+RESUME_MAY_CHANGE = (
+    "workers", "scheduler", "threads", "json", "store", "debug", "resume", "serial_metrics",
+)  # fmt: skip
 """Options of ``faqnas search`` that may differ on ``--resume``: where and how it runs, not
 what it computes."""
 
@@ -100,6 +102,12 @@ def _add_arguments(search: argparse.ArgumentParser) -> None:
     )
     hw.add_argument(
         "--shots", type=int, default=1024, help="shots per circuit for predicted QPU seconds"
+    )
+    hw.add_argument(
+        "--serial-metrics",
+        action="store_true",
+        help="compute cold candidates' metrics before each training, not in a side process "
+        "beside it (faster when another job holds the other cores; same results)",
     )
     par = search.add_argument_group("parallelism (default: in-process)")
     where = par.add_mutually_exclusive_group()
@@ -284,6 +292,7 @@ def _run(args: argparse.Namespace) -> int:
             StoreCachedMetrics(store, compute, settings),
             dataset.name,
             search_progress(path, quiet=args.json),
+            overlap_metrics=False if args.serial_metrics else None,
         )
         run_id = args.resume
         try:
