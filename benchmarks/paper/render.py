@@ -150,10 +150,10 @@ def render(
         )
     for budget in budgets:
         rhos = Interval.of(
-            [c.rho("F_Q").mean for c in cs if c.budget == budget and c.rho("F_Q") is not None]
+            [r.mean for c in cs if c.budget == budget and (r := c.rho("F_Q")) is not None]
         )
         rhoc = Interval.of(
-            [c.rho("F_C").mean for c in cs if c.budget == budget and c.rho("F_C") is not None]
+            [r.mean for c in cs if c.budget == budget and (r := c.rho("F_C")) is not None]
         )
         dead = [c.dead("aware") for c in cs if c.budget == budget]
         n_dead, n_front = sum(d for d, _ in dead), sum(n for _, n in dead)

@@ -111,12 +111,17 @@ def _reevaluate(store: ResultsStore, run_id: str, args: argparse.Namespace) -> f
     return time.perf_counter() - started
 
 
+def _atlas_space(quick: bool) -> SearchSpace:
+    """The networks the atlas section covers: the whole space, or a small one with --quick."""
+    return SearchSpace(qubits=(2, 3), depths=(1, 2)) if quick else SearchSpace()
+
+
 def _atlas(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the cost atlas of the space on the targets (resumable; a warm cache computes
     nothing) and return what the rendering needs."""
     from faqnas_qiskit.metrics import atlas_networks, fill_atlas
 
-    space = SearchSpace(qubits=(2, 3), depths=(1, 2)) if args.quick else SearchSpace()
+    space = _atlas_space(args.quick)
     cache = CostCache(default_cache_path(os.environ))
     walls = {}
     for target in args.atlas_targets:
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.atlas_targets:
                 atlas = _atlas(args)
         elif args.atlas_targets:
-            space = SearchSpace(qubits=(2, 3), depths=(1, 2)) if args.quick else SearchSpace()
+            space = _atlas_space(args.quick)
             atlas = {
                 "cache": CostCache(default_cache_path(os.environ)),
                 "space": space,
