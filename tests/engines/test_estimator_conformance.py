@@ -14,7 +14,11 @@ import numpy as np
 import pytest
 import torch
 from qiskit.circuit import Gate, Parameter, QuantumCircuit
-from qiskit.circuit.library import real_amplitudes, zz_feature_map
+from qiskit.circuit.library import (
+    get_standard_gate_name_mapping,
+    real_amplitudes,
+    zz_feature_map,
+)
 from qiskit.primitives import StatevectorEstimator
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -421,6 +425,46 @@ def test_library_blocks_as_composite_instructions() -> None:
     values = np.random.default_rng(1).uniform(-2, 2, (5, qc.num_parameters))
     pub = (qc, ["ZZI", "IXX", "YIZ"], values[:, None, :])
     ours, reference = _both([pub])
+    _assert_same(ours, reference)
+
+
+_STANDARD_UNITARY = sorted(
+    name
+    for name, gate in get_standard_gate_name_mapping().items()
+    if name not in ("measure", "reset", "barrier", "delay") and gate.num_qubits <= 4
+)
+
+
+@pytest.mark.parametrize("inverse", [False, True], ids=["gate", "inverse"])
+@pytest.mark.parametrize("name", _STANDARD_UNITARY)
+def test_every_standard_gate_and_its_inverse_matches_the_reference(
+    name: str, inverse: bool
+) -> None:
+    """Qiskit's whole standard library up to 4 qubits, with free parameters, and each inverse."""
+    template = get_standard_gate_name_mapping()[name]
+    params = [Parameter(f"g{i}") for i in range(len(template.params))]
+    gate = template.base_class(*params) if params else template
+    n = max(template.num_qubits, 1)
+    qc = QuantumCircuit(n)
+    qc.h(range(n))  # a generic state, so that no gate acts trivially
+    qc.ry(0.4, 0)
+    qc.append(gate.inverse() if inverse else gate, range(template.num_qubits))
+    qc.rx(0.3, n - 1)
+    rng = np.random.default_rng(len(name))
+    labels = ["".join(rng.choice(list("XYZ"), size=n)) for _ in range(3)]
+    values = rng.uniform(-3, 3, (4, 1, qc.num_parameters))
+    pub = (qc, labels, values) if qc.num_parameters else (qc, labels)
+    ours, reference = _both([pub])
+    _assert_same(ours, reference)
+
+
+def test_inverses_of_composite_instructions() -> None:
+    qc = QuantumCircuit(3)
+    qc.append(zz_feature_map(3, parameter_prefix="x").to_gate().inverse(), [0, 1, 2])
+    qc.append(real_amplitudes(3, reps=1).inverse(), [2, 0, 1])  # a circuit's inverse, appended
+    qc.append(real_amplitudes(3, reps=1, parameter_prefix="w").to_gate(), [0, 1, 2])
+    values = np.random.default_rng(4).uniform(-2, 2, (3, 1, qc.num_parameters))
+    ours, reference = _both([(qc.inverse(), ["ZZX", "XYZ"], values)])
     _assert_same(ours, reference)
 
 
