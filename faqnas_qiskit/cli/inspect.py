@@ -101,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
             "shots": args.shots,
             "samples": samples,
             **metrics.to_dict(),
+            "total_flops": metrics.quantum_flops + metrics.classical_flops,
             "params_quantum_effective": effective,
             "dead_weights": sorted(genome_dead_weights(genome)),
         }
@@ -115,10 +116,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(
         f"  FLOPs       quantum {metrics.quantum_flops:,}, "
-        f"classical {metrics.classical_flops:,} per "
+        f"classical {metrics.classical_flops:,}, "
+        f"total {metrics.quantum_flops + metrics.classical_flops:,} per "
         f"sample; training {metrics.training_flops:,} ({args.epochs} epochs)"
     )
-    dead = " (no trainable quantum weight: a fixed feature map)" if effective == 0 else ""
+    dead = "; no trainable quantum weight: a fixed feature map" if effective == 0 else ""
     print(
         f"  parameters  {metrics.params_quantum} quantum ({effective} effective{dead}), "
         f"{metrics.params_classical} classical"
