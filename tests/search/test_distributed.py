@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import pickle
 import socket
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ distributed = pytest.importorskip("distributed")
 from faqnas_qiskit.data import Dataset, load_dataset  # noqa: E402
 from faqnas_qiskit.errors import ConfigError, FaqnasError  # noqa: E402
 from faqnas_qiskit.evaluation import TrainingConfig  # noqa: E402
+from faqnas_qiskit.evaluation.train import split_tensors  # noqa: E402
 from faqnas_qiskit.search import (  # noqa: E402
     Candidate,
     CandidateTask,
@@ -64,6 +66,22 @@ def _stall_unless(task: CandidateTask, dataset: Dataset, *, quick: str) -> Any:
     if task.key != quick:
         time.sleep(120)
     return run_candidate(task, dataset)
+
+
+_HELD: list[Dataset] = []  # on a worker: every dataset object a task was given, kept alive
+
+
+def _record_dataset(task: CandidateTask, dataset: Dataset, *, log: str) -> Any:
+    """Evaluate, and log which dataset object and float32 training tensor this worker used.
+
+    The datasets are held, so that a fresh copy per task could not reuse a freed one's id.
+    """
+    outcome = run_candidate(task, dataset)
+    _HELD.append(dataset)
+    x, _ = split_tensors(dataset, "train", torch.float32)
+    with open(log, "a") as handle:
+        handle.write(f"{os.getpid()} {id(dataset)} {x.data_ptr()}\n")
+    return outcome
 
 
 def _broken(task: CandidateTask, dataset: Dataset) -> Any:
@@ -172,6 +190,38 @@ def test_cluster_matches_serial_despite_a_killed_worker(
     assert _stored(tmp_path / "c.db") == stored
     # the cluster outlives the evaluator, without the run's dataset
     assert not any(name.startswith("faqnas") for name in cluster.scheduler.worker_plugins)
+
+
+@pytest.mark.slow
+def test_each_worker_gets_the_dataset_once_per_run(
+    tmp_path: Path, iris: Dataset, cluster: Any
+) -> None:
+    """Issue 18: the dataset reaches a worker once, and every task there trains on one copy."""
+    keys = [
+        "q2-angle-cz-linear-ry",
+        "q2-angle-cx-linear-rx",
+        "q3-angle-cz-circular-ry",
+        "q2-amplitude-cz-linear-ry",
+        "q3-angle-cx-linear-ry.rx",
+        "q2-angle-cz-linear-rz.ry",
+    ]
+    tasks = [
+        CandidateTask(key=key, seed=i, training=TrainingConfig(epochs=1))
+        for i, key in enumerate(keys)
+    ]
+    assert len(pickle.dumps(tasks[0])) < 2000  # tasks do not carry the data
+    log = tmp_path / "used"
+    record = functools.partial(_record_dataset, log=str(log))
+    with DaskEvaluator.connect(iris, cluster.scheduler_address, evaluate=record) as evaluator:
+        for _ in range(2):  # two generations
+            assert all(o.error is None for o in evaluator.map(tasks))
+    rows = [line.split() for line in log.read_text().splitlines()]
+    assert len(rows) == 2 * len(tasks)
+    used: dict[str, set[tuple[str, str]]] = {}
+    for pid, dataset_id, pointer in rows:
+        used.setdefault(pid, set()).add((dataset_id, pointer))
+    assert str(os.getpid()) not in used
+    assert all(len(objects) == 1 for objects in used.values()), used
 
 
 @pytest.mark.slow
