@@ -20,6 +20,19 @@ came from the side process and how many side processes were started.
 
 Criteria of the cost-atlas issue: with a warm cache, metrics are at most 5 % of the search's
 wall time; cold, the overlapped search is faster than the serial one (same run of this script).
+
+``--batching`` compares instead, per dataset (Iris and Digits by default), the paper-budget
+search over the full space trained one candidate at a time (``alone``) and with population
+batching (``batched``: a generation's candidates of one qubit count and embedding trained as
+one computation, ``SearchConfig.population_batching``), each in a fresh process pinned to one
+core with one torch thread, on a fresh store, with the cost metrics from a cache filled by an
+untimed first search (so both pay the same, near nothing). The two alternate ``--rounds``
+times; medians are printed, with the networks each trained and whether the fronts agree (in
+float32 a batched network's last digits differ from its training alone, which can change an
+accuracy and so the search's path). Criterion of the engine issue: batched at least 2x faster
+on Digits on one core.
+
+    python benchmarks/search_speed.py --batching [--datasets iris,digits] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -38,6 +51,138 @@ from pathlib import Path
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 
 VARIANTS = ("cold-serial", "cold-overlapped", "warm")
+BATCHING = ("alone", "batched")
+
+
+def run_batching(
+    variant: str, dataset: str, seed: int, cache: str, qubits: str | None = None
+) -> dict[str, object]:
+    """One paper-budget search on ``dataset`` in this process, alone or batched (JSON-ready)."""
+    from faqnas_qiskit.data import load_dataset
+    from faqnas_qiskit.metrics import CostCache, MetricsCache
+    from faqnas_qiskit.search import (
+        SearchConfig,
+        SearchRunner,
+        SerialEvaluator,
+        StoreCachedMetrics,
+        search_metrics,
+    )
+    from faqnas_qiskit.store import ResultsStore
+
+    if hasattr(os, "sched_setaffinity"):  # one core, as the criterion reads
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from faqnas_qiskit.space import SearchSpace
+
+    space = SearchSpace()
+    if qubits:
+        low, _, high = qubits.partition("-")
+        space = SearchSpace(qubits=tuple(range(int(low), int(high or low) + 1)))
+    config = SearchConfig(
+        dataset=dataset, seed=seed, space=space, population_batching=variant == "batched"
+    )
+    data = load_dataset(dataset, seed=seed)
+    compute, settings = search_metrics(
+        config, data, cache=MetricsCache(persistent=CostCache(cache))
+    )
+    with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "speed.db") as store:
+        runner = SearchRunner(
+            store,
+            SerialEvaluator(data, torch_threads=1),
+            StoreCachedMetrics(store, compute, settings),
+            data.name,
+            overlap_metrics=False,  # one core: nothing beside the training
+        )
+        result = runner.start(config)
+    return {
+        "variant": variant,
+        "dataset": dataset,
+        "wall_s": result.wall_s,
+        "task_s": result.task_s,
+        "metrics_s": result.metrics_s,
+        "trained": result.trained,
+        "generations": len(result.generations),
+        "front": sorted(c.key for c in result.front),
+        "best": max((c.val.mean for c in result.candidates if c.val is not None), default=0.0),
+        "load": os.getloadavg()[0],
+    }
+
+
+def _batching_child(
+    variant: str, dataset: str, seed: int, cache: str, qubits: str | None
+) -> dict[str, object]:
+    extra = ["--qubits", qubits] if qubits else []
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--batching-variant",
+            variant,
+            "--datasets",
+            dataset,
+            "--seed",
+            str(seed),
+            "--cache",
+            cache,
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def batching_main(datasets: list[str], seed: int, rounds: int, qubits: str | None) -> int:
+    """Alone against batched per dataset; returns 0 when Digits is at least 2x faster."""
+    space = f"qubits {qubits}" if qubits else "the full space"
+    print(f"paper-budget searches (population 20, 8 generations, 5 epochs) over {space}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores (each search pinned to one), "
+        f"Python {platform.python_version()}; load average before {os.getloadavg()[0]:.2f}"
+    )
+    header = (
+        f"{'dataset':8s} {'set-up':8s} {'wall s':>8s} {'train s':>8s} {'trained':>7s} "
+        f"{'s/trained':>9s} {'speed-up':>8s} {'best val':>8s} {'load':>5s}"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for dataset in datasets:
+            cache = str(Path(tmp) / f"{dataset}-costs.db")
+            _batching_child("alone", dataset, seed, cache, qubits)  # untimed: fills the cost cache
+            runs: dict[str, list[dict[str, object]]] = {v: [] for v in BATCHING}
+            for _ in range(rounds):
+                for variant in BATCHING:
+                    runs[variant].append(_batching_child(variant, dataset, seed, cache, qubits))
+
+            def median(
+                variant: str, key: str, runs: dict[str, list[dict[str, object]]] = runs
+            ) -> float:
+                return statistics.median(float(run[key]) for run in runs[variant])  # type: ignore[arg-type]
+
+            base = median("alone", "wall_s")
+            for variant in BATCHING:
+                wall = median(variant, "wall_s")
+                trained = median(variant, "trained")
+                print(
+                    f"{dataset:8s} {variant:8s} {wall:8.1f} {median(variant, 'task_s'):8.1f} "
+                    f"{trained:7.0f} {wall / trained:9.3f} {base / wall:7.2f}x "
+                    f"{median(variant, 'best'):8.3f} {median(variant, 'load'):5.2f}"
+                )
+            same = runs["alone"][0]["front"] == runs["batched"][0]["front"]
+            print(f"{dataset}: same front alone and batched: {'yes' if same else 'no'}")
+            if dataset == "digits":
+                speedup = base / median("batched", "wall_s")
+                ok = speedup >= 2.0
+                print(
+                    "criterion (engine): population batching at least 2x faster on a "
+                    f"paper-budget Digits search over {space} on one core: "
+                    f"{'PASS' if ok else 'FAIL'} "
+                    f"({speedup:.2f}x)"
+                )
+    return 0 if ok else 1
 
 
 def run_one(variant: str, seed: int, cache: str) -> dict[str, float | int | str]:
@@ -105,10 +250,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds (medians)")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batching", action="store_true", help="alone against population-batched searches"
+    )
+    parser.add_argument("--datasets", default="iris,digits", help="with --batching")
+    parser.add_argument("--batching-variant", choices=BATCHING, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--qubits", help="with --batching: a qubit range such as 2-4 (default: the full space)"
+    )
     args = parser.parse_args(argv)
     if args.variant is not None:  # a child: one search, one JSON line
         print(json.dumps(run_one(args.variant, args.seed, args.cache)))
         return 0
+    if args.batching_variant is not None:
+        result = run_batching(
+            args.batching_variant, args.datasets, args.seed, args.cache, args.qubits
+        )
+        print(json.dumps(result))
+        return 0
+    if args.batching:
+        return batching_main(args.datasets.split(","), args.seed, args.rounds, args.qubits)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         f"; load average before {os.getloadavg()[0]:.2f}"

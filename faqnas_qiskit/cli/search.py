@@ -93,6 +93,13 @@ def _add_arguments(search: argparse.ArgumentParser) -> None:
         default=0.2,
         help="per-gene resampling probability (default: 0.2)",
     )
+    algo.add_argument(
+        "--population-batching",
+        action="store_true",
+        help="train a generation's candidates of one qubit count and embedding together, as "
+        "one batched computation (faster on small circuits; each keeps its own seeds; float32 "
+        "digits depend on the group, so its results are cached apart)",
+    )
     add_subspace_options(search, "sub-space (default: the whole space, 23,328 gene vectors)")
     hw = search.add_argument_group("cost metrics")
     hw.add_argument(
@@ -147,6 +154,7 @@ def _search_config(args: argparse.Namespace) -> SearchConfig:
         shots=args.shots,
         repeats=args.repeats,
         exclude_dead=args.exclude_dead,
+        population_batching=args.population_batching,
     )
 
 
@@ -192,6 +200,7 @@ def _check_resume_options(args: argparse.Namespace, stored: SearchConfig) -> Non
         "target": ("target_column",), "data_dir": ("data_dir",),
         "ibm_target": ("metrics_target",), "shots": ("shots",), "repeats": ("repeats",),
         "exclude_dead": ("exclude_dead",), "qubits": ("space", "qubits"),
+        "population_batching": ("population_batching",),
         "depth": ("space", "depths"), "embedding": ("space", "embeddings"),
         "entangler": ("space", "entanglers"), "topology": ("space", "topologies"),
         "rotations": ("space", "rotations"),

@@ -10,7 +10,10 @@ from typing import Any, Protocol
 import torch
 
 from faqnas_qiskit.data import Dataset
+from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig, evaluate_repeats
+from faqnas_qiskit.evaluation.batched import RepeatResult
+from faqnas_qiskit.evaluation.population import PopulationMember, evaluate_population
 from faqnas_qiskit.space import Genome
 
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "RepeatOutcome",
     "SerialEvaluator",
     "run_candidate",
+    "run_group",
+    "run_unit",
+    "task_units",
 ]
 
 
@@ -37,6 +43,11 @@ class CandidateTask:
             can be computed while the candidate trains.
         repeats: Repeat indices to train (DESIGN §4.1), as one batched computation.
         split_seed: The dataset's split seed, from which repeat r > 0 draws its split.
+        group: Population batching: the tasks of one :meth:`Evaluator.map` call that carry the
+            same group number train together as one batched computation (:func:`run_group`),
+            on one worker; None trains the task alone (:func:`run_candidate`). The runner fixes
+            the groups from the run alone, never from the scheduling, because in float32 a
+            model's last digits depend on what trains beside it.
     """
 
     key: str
@@ -45,6 +56,7 @@ class CandidateTask:
     metrics: dict[str, Any] = field(default_factory=dict)
     repeats: tuple[int, ...] = (0,)
     split_seed: int = 0
+    group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,12 @@ def run_candidate(task: CandidateTask, dataset: Dataset) -> CandidateOutcome:
     except Exception as exc:  # a failed candidate is a result, not a crash
         message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         return CandidateOutcome.failed(task, message, time.perf_counter() - started)
+    return _outcome(task, results, time.perf_counter() - started)
+
+
+def _outcome(
+    task: CandidateTask, results: Sequence[RepeatResult], seconds: float
+) -> CandidateOutcome:
     return CandidateOutcome(
         task.key,
         task.seed,
@@ -151,12 +169,94 @@ def run_candidate(task: CandidateTask, dataset: Dataset) -> CandidateOutcome:
             for r in results
         ),
         task.metrics,
-        time.perf_counter() - started,
+        seconds,
     )
 
 
+def run_group(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[CandidateOutcome]:
+    """Train the candidates of one population group as one batched computation.
+
+    The tasks share the training configuration and split seed, and (when the group holds
+    more than one candidate) the qubit count and embedding
+    (:func:`~faqnas_qiskit.evaluation.population.population_groups`). Each candidate keeps its
+    own seed, weights, batch orders, splits and optimiser state, so its results equal training
+    it alone up to the order of floating-point operations (float64: 1e-8). When the batched
+    computation cannot run at all, every candidate is trained alone (:func:`run_candidate`);
+    a non-finite loss fails its own model only.
+
+    Args:
+        tasks: The group's tasks, in the run's order.
+        dataset: The run's dataset.
+
+    Returns:
+        One outcome per task, in the order of ``tasks``; each outcome's ``seconds`` is its
+        share of the group's wall time, in proportion to its repeats.
+    """
+    if not tasks:
+        return []
+    first = tasks[0]
+    if any(t.training != first.training or t.split_seed != first.split_seed for t in tasks):
+        raise ConfigError(
+            invalid(
+                "group",
+                "tasks with one training configuration and split seed",
+                [t.key for t in tasks],
+                "Group only the candidates of one run's generation.",
+            )
+        )
+    started = time.perf_counter()
+    try:
+        members = [
+            PopulationMember(Genome.parse(t.key), t.seed, t.repeats, dict(t.metrics)) for t in tasks
+        ]
+        results = evaluate_population(
+            members,
+            dataset,
+            first.training,
+            split_seed=first.split_seed,
+            max_models=max(1, sum(len(t.repeats) for t in tasks)),
+        )
+    except Exception:  # the group cannot train at all: each candidate alone (its own errors)
+        return [run_candidate(task, dataset) for task in tasks]
+    total = time.perf_counter() - started
+    models = sum(len(t.repeats) for t in tasks)
+    return [
+        _outcome(task, result, total * len(task.repeats) / models)
+        for task, result in zip(tasks, results, strict=True)
+    ]
+
+
+def task_units(tasks: Sequence[CandidateTask]) -> list[list[CandidateTask]]:
+    """``tasks`` cut into what trains as one computation: each group, each ungrouped task.
+
+    Units come in the order of their first task; a group's tasks keep their order.
+    """
+    units: list[list[CandidateTask]] = []
+    groups: dict[int, list[CandidateTask]] = {}
+    for task in tasks:
+        if task.group is None:
+            units.append([task])
+        elif task.group in groups:
+            groups[task.group].append(task)
+        else:
+            groups[task.group] = [task]
+            units.append(groups[task.group])
+    return units
+
+
+def run_unit(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[CandidateOutcome]:
+    """One unit of :func:`task_units`: a group (:func:`run_group`) or one task alone."""
+    if len(tasks) == 1 and tasks[0].group is None:
+        return [run_candidate(tasks[0], dataset)]
+    return run_group(tasks, dataset)
+
+
 class Evaluator(Protocol):
-    """Runs candidate tasks and yields their outcomes as they finish (any order)."""
+    """Runs candidate tasks and yields their outcomes as they finish (any order).
+
+    Tasks that share a ``group`` number train together as one computation
+    (:func:`task_units`, :func:`run_unit`), on one worker.
+    """
 
     def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
         """Evaluate ``tasks``."""
@@ -187,17 +287,17 @@ class SerialEvaluator:
         self.torch_threads = torch_threads
 
     def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
-        """Evaluate ``tasks`` in order."""
-        for task in tasks:
+        """Evaluate ``tasks`` in order (a group when its first task comes)."""
+        for unit in task_units(tasks):
             previous = torch.get_num_threads()
             if self.torch_threads is not None and previous != self.torch_threads:
                 torch.set_num_threads(self.torch_threads)
             try:
-                outcome = run_candidate(task, self.dataset)
+                outcomes = run_unit(unit, self.dataset)
             finally:
                 if torch.get_num_threads() != previous:
                     torch.set_num_threads(previous)
-            yield outcome
+            yield from outcomes
 
     def close(self) -> None:
         """Nothing to release."""

@@ -149,6 +149,12 @@ class SearchConfig:
             datasets read from files (``csv:``, IDX), which can change under the same path; part
             of the cache key and checked whenever the run's data is loaded again. None for the
             bundled datasets (and runs stored before it was recorded).
+        population_batching: Train the candidates of a generation that share the qubit count
+            and embedding together, as one batched computation per group (issue 21; each keeps
+            its own seed, weights, batch order and optimiser state). The groups are fixed by
+            the run (its generations), never by scheduling, so a run stays a deterministic
+            function of its configuration; in float32 a network's last digits depend on its
+            group, so the setting is part of the results' cache key.
     """
 
     dataset: str = "iris"
@@ -171,6 +177,7 @@ class SearchConfig:
     repeats: int = 1
     exclude_dead: bool = False
     data_fingerprint: str | None = None
+    population_batching: bool = False
 
     def __post_init__(self) -> None:
         parse_objectives(",".join(self.objectives))

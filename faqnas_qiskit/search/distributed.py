@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.errors import ClusterError, ConfigError, GenomeError, invalid
-from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, run_candidate
+from faqnas_qiskit.search.candidate import (
+    CandidateOutcome,
+    CandidateTask,
+    run_candidate,
+    run_group,
+    task_units,
+)
 from faqnas_qiskit.space import Genome
 
 try:
@@ -63,6 +69,7 @@ __all__ = [
     "ClusterError",
     "DaskEvaluator",
     "DatasetPlugin",
+    "GroupFunction",
     "TaskFunction",
     "estimated_cost",
     "evaluate_on_worker",
@@ -73,6 +80,10 @@ log = logging.getLogger(__name__)
 TaskFunction = Callable[[CandidateTask, Dataset], CandidateOutcome]
 """Evaluates one task on a dataset; must be picklable (a module-level function or a
 ``functools.partial`` of one)."""
+
+GroupFunction = Callable[[Sequence[CandidateTask], Dataset], list[CandidateOutcome]]
+"""Evaluates one population group (tasks with the same ``group``) on a dataset, one outcome per
+task in order; must be picklable."""
 
 # Statevector training time per gate is a fixed overhead (Python, autograd bookkeeping) plus
 # work proportional to the 2**n amplitudes; on the 2-core reference machine the two are equal
@@ -106,6 +117,10 @@ def _task_cost(task: CandidateTask) -> float:
         return estimated_cost(Genome.parse(task.key)) * len(task.repeats)
     except GenomeError:
         return 0.0
+
+
+def _unit_cost(unit: Sequence[CandidateTask]) -> float:
+    return sum(_task_cost(task) for task in unit)
 
 
 # ------------------------------------------------------------------------ on the worker's side
@@ -170,21 +185,22 @@ class DatasetPlugin(distributed.WorkerPlugin):  # type: ignore[misc]
 
 
 def evaluate_on_worker(
-    evaluate: TaskFunction, task: CandidateTask, plugin: str, torch_threads: int
-) -> CandidateOutcome:
+    evaluate: Callable[[Any, Dataset], Any], task: Any, plugin: str, torch_threads: int
+) -> Any:
     """Run ``evaluate(task, dataset)`` on a Dask worker with ``torch_threads`` torch threads.
 
     The thread count is set on every call, in the thread that trains: torch's setting is
     per-thread under OpenMP, and a restarted worker must train like the others.
 
     Args:
-        evaluate: The task function (:func:`run_candidate` by default).
-        task: The candidate.
+        evaluate: The task function (:func:`run_candidate` by default, or a
+            :data:`GroupFunction` for a population group).
+        task: The candidate (or the group's tasks).
         plugin: Name of the :class:`DatasetPlugin` that holds the dataset on this worker.
         torch_threads: Torch intra-op threads.
 
     Returns:
-        The candidate's outcome.
+        The candidate's outcome (the group's outcomes).
 
     Raises:
         ClusterError: If the worker does not hold the dataset (the evaluator was closed).
@@ -262,6 +278,8 @@ class DaskEvaluator:
         torch_threads: Torch intra-op threads per task, at least 1. Keep the same value in
             every mode (one thread, the default) for identical results across modes.
         evaluate: The task function, run on the workers.
+        evaluate_group: The function that trains a population group (tasks that share a
+            ``group``) on one worker.
         cluster: A cluster the evaluator owns and closes after the client, or None.
 
     Attributes:
@@ -281,6 +299,7 @@ class DaskEvaluator:
         *,
         torch_threads: int = 1,
         evaluate: TaskFunction = run_candidate,
+        evaluate_group: GroupFunction = run_group,
         cluster: LocalCluster | None = None,
     ) -> None:
         started = time.perf_counter()
@@ -288,6 +307,7 @@ class DaskEvaluator:
         self._client = client
         self._cluster = cluster
         self._evaluate = evaluate
+        self._evaluate_group = evaluate_group
         self._closed = False
         self._plugin = f"faqnas-dataset-{uuid.uuid4().hex[:12]}"
         self.address: str = str(client.scheduler.address)
@@ -334,6 +354,7 @@ class DaskEvaluator:
         torch_threads: int = 1,
         retries: int = 3,
         evaluate: TaskFunction = run_candidate,
+        evaluate_group: GroupFunction = run_group,
     ) -> DaskEvaluator:
         """Start ``workers`` worker processes on this machine (a ``LocalCluster`` on loopback).
 
@@ -381,7 +402,12 @@ class DaskEvaluator:
             cluster.close()
             raise
         evaluator = cls(
-            client, dataset, torch_threads=torch_threads, evaluate=evaluate, cluster=cluster
+            client,
+            dataset,
+            torch_threads=torch_threads,
+            evaluate=evaluate,
+            evaluate_group=evaluate_group,
+            cluster=cluster,
         )
         evaluator.startup_s = time.perf_counter() - started
         return evaluator
@@ -396,6 +422,7 @@ class DaskEvaluator:
         wait_for_workers: float = 30.0,
         torch_threads: int = 1,
         evaluate: TaskFunction = run_candidate,
+        evaluate_group: GroupFunction = run_group,
     ) -> DaskEvaluator:
         """Use an existing Dask cluster (``dask scheduler`` and ``dask worker`` processes).
 
@@ -455,7 +482,13 @@ class DaskEvaluator:
                 f"The Dask scheduler at {address!r} must have at least one worker. Got none "
                 f"within {wait_for_workers:g} s. Start workers with 'dask worker {address}'."
             ) from exc
-        evaluator = cls(client, dataset, torch_threads=torch_threads, evaluate=evaluate)
+        evaluator = cls(
+            client,
+            dataset,
+            torch_threads=torch_threads,
+            evaluate=evaluate,
+            evaluate_group=evaluate_group,
+        )
         evaluator.startup_s = time.perf_counter() - started
         return evaluator
 
@@ -479,8 +512,9 @@ class DaskEvaluator:
         than the cluster has worker threads: each one is handed to the first worker that
         frees up (greedy list scheduling, so the workers finish close together), and a worker
         that dies takes down only the candidate it was running, never one queued behind it.
-        Outcomes come in order of completion. Leaving the loop early cancels the candidates
-        still running.
+        A population group (tasks that share a ``group``) goes out as one unit, trained on
+        one worker, its cost the sum of its members'. Outcomes come in order of completion.
+        Leaving the loop early cancels the candidates still running.
 
         Raises:
             ClusterError: If the connection to the scheduler is lost, or a worker cannot run
@@ -491,16 +525,17 @@ class DaskEvaluator:
             return
         if self._closed:
             raise ClusterError("The Dask evaluator is closed; create a new one to evaluate.")
-        queue = deque(sorted(tasks, key=lambda t: -_task_cost(t)))  # stable: ties keep order
-        running: dict[Any, tuple[Future, CandidateTask, float]] = {}
+        units = task_units(tasks)
+        queue = deque(sorted(units, key=lambda u: -_unit_cost(u)))  # stable: ties keep order
+        running: dict[Any, tuple[Future, list[CandidateTask], float]] = {}
         finished = distributed.as_completed(loop=self._client.loop)
         try:
             self._top_up(queue, running, finished)
             for future in finished:
-                _, task, submitted = running.pop(future.key)
-                outcome = self._outcome(future, task, submitted)
+                _, unit, submitted = running.pop(future.key)
+                outcomes = self._outcomes(future, unit, submitted)
                 self._top_up(queue, running, finished)
-                yield outcome
+                yield from outcomes
         except (OSError, CancelledError) as exc:
             raise ClusterError(
                 f"Lost the Dask scheduler at {self.address} ({_one_line(exc)}). Finished "
@@ -515,26 +550,27 @@ class DaskEvaluator:
 
     def _top_up(
         self,
-        queue: deque[CandidateTask],
-        running: dict[Any, tuple[Future, CandidateTask, float]],
+        queue: deque[list[CandidateTask]],
+        running: dict[Any, tuple[Future, list[CandidateTask], float]],
         finished: Any,
     ) -> None:
-        """Submit queued candidates until every worker thread has one (at least one runs)."""
+        """Submit queued units until every worker thread has one (at least one runs)."""
         if not queue:
             return
         slots = max(1, sum(self._client.nthreads().values()))
         while queue and len(running) < slots:
-            task = queue.popleft()
+            unit = queue.popleft()
+            alone = len(unit) == 1 and unit[0].group is None
             future: Future = self._client.submit(
                 evaluate_on_worker,
-                self._evaluate,
-                task,
+                self._evaluate if alone else self._evaluate_group,
+                unit[0] if alone else tuple(unit),
                 self._plugin,
                 self.torch_threads,
-                key=f"candidate-{task.key}-{uuid.uuid4().hex[:12]}",
+                key=f"candidate-{unit[0].key}-{uuid.uuid4().hex[:12]}",
                 pure=False,
             )
-            running[future.key] = (future, task, time.perf_counter())
+            running[future.key] = (future, unit, time.perf_counter())
             finished.add(future)
 
     def close(self) -> None:
@@ -561,29 +597,38 @@ class DaskEvaluator:
         self.close()
 
     # -------------------------------------------------------------------------------- helpers
-    def _outcome(self, future: Future, task: CandidateTask, submitted: float) -> CandidateOutcome:
+    def _outcomes(
+        self, future: Future, unit: list[CandidateTask], submitted: float
+    ) -> list[CandidateOutcome]:
+        """The outcomes of one finished unit, one per task in order."""
+        names = ", ".join(task.key for task in unit)
         try:
-            outcome = future.result()
+            result = future.result()
         except distributed.KilledWorker as exc:
-            # the candidate took down every worker it ran on: a result, like a training error
+            # the unit took down every worker it ran on: a result, like a training error
             error = _killed_message(exc)
-            log.warning("candidate %s failed: %s", task.key, error)
-            return CandidateOutcome.failed(task, error, time.perf_counter() - submitted)
+            log.warning("candidate %s failed: %s", names, error)
+            seconds = time.perf_counter() - submitted
+            return [CandidateOutcome.failed(task, error, seconds) for task in unit]
         except (OSError, CancelledError, ClusterError):
             raise
         except Exception as exc:
             # run_candidate turns every training error into an outcome, so this is the
             # worker's environment (unpicklable task, missing package), not the candidate
             raise ClusterError(
-                f"A Dask worker could not evaluate candidate {task.key} ({_one_line(exc)}). "
+                f"A Dask worker could not evaluate candidate {names} ({_one_line(exc)}). "
                 "Every worker must run the same faqnas-qiskit and torch as the coordinator."
             ) from exc
-        if not isinstance(outcome, CandidateOutcome):
+        outcomes = result if isinstance(result, list) else [result]
+        if len(outcomes) != len(unit) or not all(
+            isinstance(o, CandidateOutcome) and o.key == t.key
+            for o, t in zip(outcomes, unit, strict=False)
+        ):
             raise ClusterError(
-                f"A Dask worker must return a CandidateOutcome for candidate {task.key}. Got "
-                f"{type(outcome).__name__} instead. Check the evaluator's task function."
+                f"A Dask worker must return one CandidateOutcome per task for candidate {names}. "
+                f"Got {type(result).__name__} instead. Check the evaluator's task function."
             )
-        return outcome
+        return outcomes
 
     def _check_versions(self, versions: dict[str, dict[str, str]]) -> None:
         mine = _versions()

@@ -14,7 +14,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +23,7 @@ import numpy as np
 from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
+from faqnas_qiskit.evaluation.population import PopulationMember, population_groups
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
 from faqnas_qiskit.search.config import SearchConfig, objective_values
 from faqnas_qiskit.search.metrics_overlap import GenerationMetrics
@@ -172,6 +173,8 @@ def training_key(config: SearchConfig) -> str:
     }
     if config.data_fingerprint is not None:  # file-backed data: the content, not the path
         key["data"] = config.data_fingerprint
+    if config.population_batching:  # float32 digits depend on the group: a cache of its own
+        key["batching"] = "population"
     return canonical_json(key)
 
 
@@ -499,14 +502,25 @@ class SearchRunner:
         t0 = time.perf_counter()
         self.generation_metrics.prepare([genome for genome, _, _ in pending])
         state.metrics_s += time.perf_counter() - t0
-        tasks = [
-            CandidateTask(
-                genome.key, seed, config.training, repeats=tuple(todo), split_seed=config.seed
-            )
-            for genome, seed, todo in pending
-        ]
+        if config.population_batching:
+            tasks = self._group_tasks(genomes, pending, config, state)
+        else:
+            tasks = [
+                CandidateTask(
+                    genome.key, seed, config.training, repeats=tuple(todo), split_seed=config.seed
+                )
+                for genome, seed, todo in pending
+            ]
         by_key = {genome.key: genome for genome, _, _ in pending}
+        wanted = {genome.key: set(todo) for genome, _, todo in pending}
         for outcome in self._outcomes(tasks):
+            if outcome.key not in wanted:  # trained only to complete its group
+                state.task_s += outcome.seconds
+                continue
+            outcome = replace(
+                outcome,
+                repeats=tuple(r for r in outcome.repeats if r.repeat in wanted[outcome.key]),
+            )
             t0 = time.perf_counter()
             outcome = outcome.with_metrics(self.generation_metrics.collect(by_key[outcome.key]))
             state.metrics_s += time.perf_counter() - t0
@@ -535,6 +549,49 @@ class SearchRunner:
             )
         )
         return candidates
+
+    @staticmethod
+    def _group_tasks(
+        genomes: Sequence[Genome],
+        pending: Sequence[tuple[Genome, int, list[int]]],
+        config: SearchConfig,
+        state: _RunState,
+    ) -> list[CandidateTask]:
+        """Population batching: the generation's tasks in groups fixed by the run alone.
+
+        The members are the generation's networks that are new to this run (not in its
+        archive; in the generation's order), plus any it must train again (a stored
+        infrastructure failure); they are grouped by qubit count and embedding
+        (:func:`~faqnas_qiskit.evaluation.population.population_groups`) with all the run's
+        repeats. Which of them the store already holds (an earlier part of this run before a
+        resume, or another run) does not change the groups: a group with anything left to
+        train is trained whole, and only what is missing is stored. So every stored result
+        is the one an uninterrupted run on an empty store computes, whatever the store held,
+        the workers or the interruptions.
+        """
+        todo = {genome.key: (genome, seed) for genome, seed, _ in pending}
+        members: list[PopulationMember] = []
+        for genome in dict((g.key, g) for g in genomes).values():
+            if genome.key in state.archive and genome.key not in todo:
+                continue
+            seed = derive_seed(config.seed, genome.key)
+            members.append(PopulationMember(genome, seed, tuple(range(config.repeats))))
+        tasks: list[CandidateTask] = []
+        for number, group in enumerate(population_groups(members)):
+            if not any(members[i].genome.key in todo for i in group):
+                continue  # every member stored: nothing to train
+            tasks.extend(
+                CandidateTask(
+                    members[i].genome.key,
+                    members[i].seed,
+                    config.training,
+                    repeats=members[i].repeats,
+                    split_seed=config.seed,
+                    group=number,
+                )
+                for i in group
+            )
+        return tasks
 
     def _store_outcome(
         self, run_id: str, training: str, outcome: CandidateOutcome
