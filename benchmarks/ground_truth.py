@@ -34,10 +34,8 @@ from faqnas_qiskit.metrics import CostCache, MetricsCache, default_cache_path
 from faqnas_qiskit.search import (
     SearchConfig,
     SearchObserver,
-    SearchRunner,
-    StoreCachedMetrics,
     front_rows,
-    search_metrics,
+    run_search,
 )
 from faqnas_qiskit.search.distributed import DaskEvaluator
 from faqnas_qiskit.space import SearchSpace
@@ -111,21 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     dataset = config.load_data()
     cache = MetricsCache(persistent=CostCache(default_cache_path(os.environ)))
-    compute, settings = search_metrics(config, dataset, cache=cache)
     args.store.parent.mkdir(parents=True, exist_ok=True)
     evaluator = DaskEvaluator.local(dataset, workers=args.workers, torch_threads=1)
     total = config.space.n_networks
     started = time.perf_counter()
     with ResultsStore(args.store, create=True) as store:
         try:
-            runner = SearchRunner(
+            result = run_search(
+                config,
                 store,
-                evaluator,
-                StoreCachedMetrics(store, compute, settings),
-                dataset.name,
-                _Progress(total),
+                dataset=dataset,
+                evaluator=evaluator,
+                observer=_Progress(total),
+                metrics_cache=cache,
             )
-            result = runner.start(config)
         finally:
             evaluator.close()
     wall = time.perf_counter() - started

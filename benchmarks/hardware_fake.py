@@ -65,7 +65,7 @@ from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.hardware import reevaluate
 from faqnas_qiskit.hardware.forward import prepare_architecture, restore_model
-from faqnas_qiskit.search import SearchConfig, SearchRunner, SerialEvaluator, load_run
+from faqnas_qiskit.search import SearchConfig, load_run, run_search
 from faqnas_qiskit.space import Genome, SearchSpace
 from faqnas_qiskit.store import ResultsStore
 
@@ -97,9 +97,8 @@ def build_front(store: ResultsStore, seed: int, epochs: int) -> tuple[str, float
         population=5,
         training=TrainingConfig(epochs=epochs, lr=0.03),
     )
-    data = load_dataset("iris", seed=seed)
     started = time.perf_counter()
-    result = SearchRunner(store, SerialEvaluator(data), _flops, data.name).start(config)
+    result = run_search(config, store, metrics=_flops)
     assert sorted(c.key for c in result.candidates) == sorted(GENOMES)
     return result.run_id, time.perf_counter() - started
 

@@ -51,15 +51,12 @@ from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.metrics import CostCache, MetricsCache, default_cache_path
 from faqnas_qiskit.search import (
     SearchConfig,
-    SearchRunner,
-    SerialEvaluator,
-    StoreCachedMetrics,
     hypervolume,
-    search_metrics,
+    run_search,
 )
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, RepeatOutcome
 from faqnas_qiskit.search.pareto import non_dominated
-from faqnas_qiskit.search.runner import training_key
+from faqnas_qiskit.search.runs import training_key
 from faqnas_qiskit.store import ResultsStore
 
 REFERENCE = (1.1, 1.1)
@@ -89,6 +86,7 @@ class GroundTruth:
                 self.records[key] = records  # type: ignore[assignment]
                 self.metrics[key] = stored.metrics
         self.repeats = config.repeats
+        self.dataset = config.load_data()  # its name keys the replayed searches' stores
         self.flops = {k: float(m["quantum_flops"]) for k, m in self.metrics.items()}
         self.mean_error = {
             k: 1.0 - float(np.mean([r["val_accuracy"] for r in recs]))
@@ -163,10 +161,13 @@ def _run(
     truth: GroundTruth, store: ResultsStore, config: SearchConfig, offset: int
 ) -> tuple[list[str], dict[str, float], float]:
     """Evaluation order, observed errors and screening seconds of one replayed search."""
-    runner = SearchRunner(
-        store, ReplayEvaluator(truth, offset), lambda g: truth.metrics[g.key], "digits"
+    result = run_search(
+        config,
+        store,
+        dataset=truth.dataset,
+        evaluator=ReplayEvaluator(truth, offset),
+        metrics=lambda g: truth.metrics[g.key],
     )
-    result = runner.start(config)
     order = [c.key for c in result.candidates]
     observed = {c.key: c.objectives[1] for c in result.candidates}
     return order, observed, result.screening_s
@@ -187,12 +188,8 @@ def _overhead(population: int) -> str:
     config = replace(ground_truth_config(repeats=1), strategy="surrogate", population=population)
     data = config.load_data()
     cache = MetricsCache(persistent=CostCache(default_cache_path(os.environ)))
-    compute, settings = search_metrics(config, data, cache=cache)
     with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "o.db") as store:
-        runner = SearchRunner(
-            store, SerialEvaluator(data), StoreCachedMetrics(store, compute, settings), data.name
-        )
-        result = runner.start(config)
+        result = run_search(config, store, dataset=data, metrics_cache=cache)
     return (
         f"overhead: one real surrogate search on Digits (population {population}, 8 generations, "
         f"5 epochs, 1 process): {len(result.candidates)} networks trained in {result.wall_s:.1f} s"

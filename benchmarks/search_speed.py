@@ -58,15 +58,8 @@ def run_batching(
     variant: str, dataset: str, seed: int, cache: str, qubits: str | None = None
 ) -> dict[str, object]:
     """One paper-budget search on ``dataset`` in this process, alone or batched (JSON-ready)."""
-    from faqnas_qiskit.data import load_dataset
     from faqnas_qiskit.metrics import CostCache, MetricsCache
-    from faqnas_qiskit.search import (
-        SearchConfig,
-        SearchRunner,
-        SerialEvaluator,
-        StoreCachedMetrics,
-        search_metrics,
-    )
+    from faqnas_qiskit.search import SearchConfig, run_search
     from faqnas_qiskit.store import ResultsStore
 
     if hasattr(os, "sched_setaffinity"):  # one core, as the criterion reads
@@ -80,19 +73,13 @@ def run_batching(
     config = SearchConfig(
         dataset=dataset, seed=seed, space=space, population_batching=variant == "batched"
     )
-    data = load_dataset(dataset, seed=seed)
-    compute, settings = search_metrics(
-        config, data, cache=MetricsCache(persistent=CostCache(cache))
-    )
     with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "speed.db") as store:
-        runner = SearchRunner(
+        result = run_search(
+            config,
             store,
-            SerialEvaluator(data, torch_threads=1),
-            StoreCachedMetrics(store, compute, settings),
-            data.name,
+            metrics_cache=MetricsCache(persistent=CostCache(cache)),
             overlap_metrics=False,  # one core: nothing beside the training
         )
-        result = runner.start(config)
     return {
         "variant": variant,
         "dataset": dataset,
@@ -206,10 +193,11 @@ def run_one(variant: str, seed: int, cache: str) -> dict[str, float | int | str]
     )
     setup = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp, ResultsStore(Path(tmp) / "speed.db") as store:
+        metrics = StoreCachedMetrics(store, compute, settings)
         runner = SearchRunner(
             store,
             SerialEvaluator(data),
-            StoreCachedMetrics(store, compute, settings),
+            metrics,
             data.name,
             # cold-serial: off; cold-overlapped: on; warm: the default (on with > 1 core)
             overlap_metrics={"cold-serial": False, "cold-overlapped": True}.get(variant),

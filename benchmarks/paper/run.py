@@ -43,11 +43,8 @@ from faqnas_qiskit.errors import FaqnasError
 from faqnas_qiskit.metrics import CostCache, MetricsCache, default_cache_path
 from faqnas_qiskit.search import (
     SearchConfig,
-    SearchRunner,
-    SerialEvaluator,
-    StoreCachedMetrics,
     load_run,
-    search_metrics,
+    run_search,
 )
 from faqnas_qiskit.space import SearchSpace
 from faqnas_qiskit.store import ResultsStore
@@ -87,20 +84,16 @@ def _search(
     store: ResultsStore, config: SearchConfig, workers: int, cache: MetricsCache
 ) -> tuple[str, float, int]:
     data = config.load_data()
-    compute, settings = search_metrics(config, data, cache=cache)
+    evaluator: Any = None
     if workers > 1:
         from faqnas_qiskit.search.distributed import DaskEvaluator
 
-        evaluator: Any = DaskEvaluator.local(data, workers=workers, torch_threads=1)
-    else:
-        evaluator = SerialEvaluator(data)
+        evaluator = DaskEvaluator.local(data, workers=workers, torch_threads=1)
     try:
-        runner = SearchRunner(
-            store, evaluator, StoreCachedMetrics(store, compute, settings), data.name
-        )
-        result = runner.start(config)
+        result = run_search(config, store, dataset=data, evaluator=evaluator, metrics_cache=cache)
     finally:
-        evaluator.close()
+        if evaluator is not None:
+            evaluator.close()
     return result.run_id, result.wall_s, len(result.candidates)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -239,12 +238,12 @@ def _check_resume_options(args: argparse.Namespace, stored: SearchConfig) -> Non
 def _run(args: argparse.Namespace) -> int:
     from faqnas_qiskit.search import (
         SearchConfig,
-        SearchRunner,
         SerialEvaluator,
         StoreCachedMetrics,
         front_rows,
         search_metrics,
     )
+    from faqnas_qiskit.search.api import prepare_search, run_search
     from faqnas_qiskit.store import ResultsStore
 
     path = store_path(args)
@@ -269,9 +268,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         config = _search_config(args)
         store = None
-    dataset = config.load_data()  # on --resume: also checks the data did not change
-    if store is None and config.file_backed:  # a new run records what its data was
-        config = dataclasses.replace(config, data_fingerprint=dataset.fingerprint)
+    # on --resume: also checks the data did not change; a new run records what its data was
+    config, dataset = prepare_search(config)
     # checks the target; nothing stored yet
     compute, settings = search_metrics(config, dataset, cache=metrics_cache(args))
     evaluator: Evaluator = SerialEvaluator(dataset, torch_threads=args.threads)
@@ -295,17 +293,18 @@ def _run(args: argparse.Namespace) -> int:
         store = ResultsStore(path, create=True)
     # the evaluator is closed (local workers stopped) however the search ends
     with store, contextlib.closing(evaluator):
-        runner = SearchRunner(
-            store,
-            evaluator,
-            StoreCachedMetrics(store, compute, settings),
-            dataset.name,
-            search_progress(path, quiet=args.json),
-            overlap_metrics=False if args.serial_metrics else None,
-        )
         run_id = args.resume
         try:
-            result = runner.resume(args.resume) if args.resume else runner.start(config)
+            result = run_search(
+                config,
+                store,
+                dataset=dataset,
+                evaluator=evaluator,
+                observer=search_progress(path, quiet=args.json),
+                metrics=StoreCachedMetrics(store, compute, settings),
+                overlap_metrics=False if args.serial_metrics else None,
+                resume=args.resume,
+            )
         except ClusterError as exc:
             runs = store.list_runs()
             run_id = run_id or (runs[-1].id if runs else "RUN")

@@ -1,5 +1,6 @@
 """The search: NSGA-II (pymoo, ask/tell), random and exhaustive strategies, over the store."""
 
+from faqnas_qiskit.search.api import prepare_search, run_search
 from faqnas_qiskit.search.candidate import (
     CandidateOutcome,
     CandidateTask,
@@ -16,22 +17,22 @@ from faqnas_qiskit.search.config import (
     objective_values,
     parse_objectives,
 )
+from faqnas_qiskit.search.metrics_provider import (
+    MetricsProvider,
+    StoreCachedMetrics,
+    search_metrics,
+)
 from faqnas_qiskit.search.pareto import hypervolume, non_dominated
-from faqnas_qiskit.search.results import VarianceSummary
-from faqnas_qiskit.search.runner import (
+from faqnas_qiskit.search.results import (
     Candidate,
     GenerationSummary,
-    MetricsProvider,
-    SearchObserver,
     SearchResult,
-    SearchRunner,
-    StoreCachedMetrics,
+    VarianceSummary,
     front_rows,
-    load_run,
-    package_versions,
-    search_metrics,
-    training_key,
+    pareto_front,
 )
+from faqnas_qiskit.search.runner import SearchObserver, SearchRunner
+from faqnas_qiskit.search.runs import load_run, package_versions, training_key
 
 __all__ = [
     "OBJECTIVES",
@@ -57,8 +58,11 @@ __all__ = [
     "non_dominated",
     "objective_values",
     "package_versions",
+    "pareto_front",
     "parse_objectives",
+    "prepare_search",
     "run_candidate",
+    "run_search",
     "search_metrics",
     "training_key",
 ]

@@ -1,4 +1,5 @@
-"""A search's candidates as scored results: repeats, their uncertainty, objectives, front rows.
+"""A search's candidates as scored results: repeats, their uncertainty, objectives, front rows,
+the front itself and the summaries of a run and its generations.
 
 Pure functions of stored evaluations (no I/O): what a candidate's K repeats say (DESIGN §4.1),
 which repeats still have to be trained, and the flat rows of a front for tables, CSV and JSON.
@@ -13,15 +14,19 @@ from typing import Any
 from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.evaluation import AccuracyStats, variance_share, variance_verdict
 from faqnas_qiskit.search.config import SearchConfig, objective_values
+from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import StoredEvaluation, StoredRepeat
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",
     "Candidate",
+    "GenerationSummary",
+    "SearchResult",
     "VarianceSummary",
     "front_rows",
     "infrastructure_failure",
+    "pareto_front",
     "repeats_to_train",
     "score",
 ]
@@ -200,3 +205,56 @@ class VarianceSummary:
             data.get("mean_val_accuracy"),
             str(data["verdict"]),
         )
+
+
+def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The non-dominated successful candidates (all objectives minimised), in input order."""
+    ok = [c for c in candidates if c.ok]
+    return [ok[i] for i in non_dominated([c.objectives for c in ok])]
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What one generation did."""
+
+    generation: int
+    evaluated: int
+    trained: int
+    cache_hits: int
+    failures: int
+    front_size: int
+    best_val_accuracy: float | None
+    lowest_flops: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The outcome of a run.
+
+    Attributes:
+        run_id: Run id in the store.
+        front: Non-dominated successful candidates, by ascending first objective.
+        candidates: Every distinct candidate evaluated, in evaluation order.
+        generations: Per-generation summaries.
+        stopped_early: Whether the stagnation rule ended the run.
+        wall_s: Wall time of this call, seconds.
+        task_s: Time spent in candidate tasks (training and scoring), seconds.
+        metrics_s: Time the coordinator spent on cost metrics (computing or looking them up;
+            metrics computed alongside training in a side process are not counted), seconds.
+        trained: Candidates trained by this call (not read from the store).
+        variance: How much the architecture decides the validation accuracy (DESIGN §4.1).
+        screening_s: Time the ``surrogate`` strategy spent fitting and screening, seconds.
+    """
+
+    run_id: str
+    front: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...]
+    generations: tuple[GenerationSummary, ...]
+    stopped_early: bool
+    wall_s: float
+    task_s: float
+    metrics_s: float
+    trained: int
+    variance: VarianceSummary
+    screening_s: float = 0.0

@@ -11,122 +11,44 @@ finished evaluation from the store, and reaches the same front without retrainin
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import metadata
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from faqnas_qiskit.circuits import effective_weights
-from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.evaluation.population import PopulationMember, population_groups
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
 from faqnas_qiskit.search.config import SearchConfig, objective_values
 from faqnas_qiskit.search.metrics_overlap import GenerationMetrics
+from faqnas_qiskit.search.metrics_provider import MetricsProvider
 from faqnas_qiskit.search.operators import (
     CanonicalDuplicates,
     CanonicalSampling,
     GenomeProblem,
     ResampleMutation,
 )
-from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.search.results import (
     Candidate,
+    GenerationSummary,
+    SearchResult,
     VarianceSummary,
-    front_rows,
     infrastructure_failure,
+    pareto_front,
     repeats_to_train,
     score,
 )
+from faqnas_qiskit.search.runs import package_versions, training_key
 from faqnas_qiskit.search.surrogate import POOL_FACTOR, Screen, initial_design
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import (
-    RepeatRow,
-    ResultsStore,
-    RunRow,
-    StoredEvaluation,
-    StoreError,
-    canonical_json,
-)
+from faqnas_qiskit.store import RepeatRow, ResultsStore, StoredEvaluation, StoreError
 
-if TYPE_CHECKING:  # the metrics package loads qiskit: imported where it is used
-    from faqnas_qiskit.metrics import MetricsCache, MetricsRecipe
-
-__all__ = [
-    "Candidate",
-    "GenerationSummary",
-    "MetricsProvider",
-    "SearchObserver",
-    "SearchResult",
-    "SearchRunner",
-    "StoreCachedMetrics",
-    "front_rows",
-    "load_run",
-    "package_versions",
-    "search_metrics",
-    "training_key",
-]
+__all__ = ["SearchObserver", "SearchRunner"]
 
 log = logging.getLogger(__name__)
-
-
-class MetricsProvider(Protocol):
-    """Cost metrics (JSON form) of an architecture, cached by canonical key by the provider."""
-
-    def __call__(self, genome: Genome, /) -> dict[str, Any]:
-        """Metrics of ``genome``."""
-        ...
-
-
-@dataclass(frozen=True)
-class GenerationSummary:
-    """What one generation did."""
-
-    generation: int
-    evaluated: int
-    trained: int
-    cache_hits: int
-    failures: int
-    front_size: int
-    best_val_accuracy: float | None
-    lowest_flops: float | None
-    seconds: float
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The outcome of a run.
-
-    Attributes:
-        run_id: Run id in the store.
-        front: Non-dominated successful candidates, by ascending first objective.
-        candidates: Every distinct candidate evaluated, in evaluation order.
-        generations: Per-generation summaries.
-        stopped_early: Whether the stagnation rule ended the run.
-        wall_s: Wall time of this call, seconds.
-        task_s: Time spent in candidate tasks (training and scoring), seconds.
-        metrics_s: Time the coordinator spent on cost metrics (computing or looking them up;
-            metrics computed alongside training in a side process are not counted), seconds.
-        trained: Candidates trained by this call (not read from the store).
-        variance: How much the architecture decides the validation accuracy (DESIGN §4.1).
-        screening_s: Time the ``surrogate`` strategy spent fitting and screening, seconds.
-    """
-
-    run_id: str
-    front: tuple[Candidate, ...]
-    candidates: tuple[Candidate, ...]
-    generations: tuple[GenerationSummary, ...]
-    stopped_early: bool
-    wall_s: float
-    task_s: float
-    metrics_s: float
-    trained: int
-    variance: VarianceSummary
-    screening_s: float = 0.0
 
 
 class SearchObserver:
@@ -143,39 +65,6 @@ class SearchObserver:
 
     def generation_finished(self, summary: GenerationSummary) -> None:
         """A generation is done."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages a result depends on."""
-    out = {"python": platform.python_version()}
-    for name in (
-        "faqnas-qiskit",
-        "qiskit",
-        "qiskit-aer",
-        "qiskit-machine-learning",
-        "torch",
-        "pymoo",
-    ):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "missing"
-    return out
-
-
-def training_key(config: SearchConfig) -> str:
-    """Everything besides key, dataset and seed that changes a trained result (canonical JSON)."""
-    key: dict[str, Any] = {
-        "training": config.training.to_dict(),
-        "split_seed": config.seed,
-        "max_train": config.max_train,
-        "target_column": config.target_column,
-    }
-    if config.data_fingerprint is not None:  # file-backed data: the content, not the path
-        key["data"] = config.data_fingerprint
-    if config.population_batching:  # float32 digits depend on the group: a cache of its own
-        key["batching"] = "population"
-    return canonical_json(key)
 
 
 @dataclass
@@ -640,8 +529,7 @@ class SearchRunner:
 
     @staticmethod
     def _front(candidates: list[Candidate]) -> list[Candidate]:
-        ok = [c for c in candidates if c.ok]
-        return [ok[i] for i in non_dominated([c.objectives for c in ok])]
+        return pareto_front(candidates)
 
     def _finish_generation(
         self,
@@ -685,140 +573,3 @@ class SearchRunner:
         )
         self.observer.generation_finished(summary)
         return front
-
-
-def load_run(
-    store: ResultsStore, run_id: str
-) -> tuple[RunRow, SearchConfig, list[Candidate], list[Candidate]]:
-    """A stored run: its row, configuration, every candidate it evaluated, and its front.
-
-    Works on a run in progress (readers see committed rows) and on an interrupted one.
-
-    Raises:
-        StoreError: If the run does not exist.
-    """
-    run = store.get_run(run_id)
-    config = SearchConfig.from_dict(run.config)
-    training = training_key(config)
-    keys: dict[str, None] = {}
-    for generation in store.generations(run.id):
-        keys.update(dict.fromkeys(generation.stats.get("evaluated", [])))
-    candidates = []
-    for key in keys:
-        stored = store.lookup(key, run.dataset, training, derive_seed(config.seed, key))
-        if stored is not None:
-            candidates.append(score(stored, config))
-    front = SearchRunner._front(candidates)
-    front.sort(key=lambda c: (c.objectives, c.key))
-    return run, config, candidates, front
-
-
-class StoreCachedMetrics:
-    """A :class:`MetricsProvider` that keeps every architecture's metrics in the store.
-
-    Args:
-        store: The results store (its ``architecture_metrics`` table is the cache).
-        compute: Computes the metrics (JSON form) of a genome under ``settings``.
-        settings: Everything besides the genome that the metrics depend on (target, shots,
-            widths, training budget); part of the cache key.
-    """
-
-    def __init__(
-        self,
-        store: ResultsStore,
-        compute: MetricsProvider,
-        settings: dict[str, Any],
-    ) -> None:
-        self.store = store
-        self.compute = compute
-        self.settings = canonical_json(settings)
-        self._memory: dict[str, dict[str, Any]] = {}
-
-    def __call__(self, genome: Genome) -> dict[str, Any]:
-        """Metrics of ``genome``, computed at most once per store and settings."""
-        metrics = self.cached(genome)
-        if metrics is None:
-            metrics = self.compute(genome)
-            self.remember(genome, metrics)
-        return metrics
-
-    def cached(self, genome: Genome) -> dict[str, Any] | None:
-        """Metrics of ``genome`` that need no transpiling, else None.
-
-        From this object, the store, or ``compute``'s own caches when it has a ``cached``
-        method (a :class:`~faqnas_qiskit.metrics.MetricsFunction` over the machine's cost
-        atlas: a lookup); the latter are stored like computed ones.
-        """
-        key = genome.key
-        metrics = self._memory.get(key)
-        if metrics is None:
-            metrics = self.store.get_metrics(key, self.settings)
-            if metrics is not None:
-                self._memory[key] = metrics
-        if metrics is None:
-            lookup = getattr(self.compute, "cached", None)
-            metrics = lookup(genome) if callable(lookup) else None
-            if metrics is not None:
-                self.remember(genome, metrics)
-        return metrics
-
-    def remember(self, genome: Genome, metrics: dict[str, Any]) -> None:
-        """Store ``metrics`` of ``genome``, computed by ``compute`` here or in another process."""
-        self.store.put_metrics(genome.key, self.settings, metrics)
-        self._memory[genome.key] = metrics
-
-    @property
-    def recipe(self) -> MetricsRecipe | None:
-        """How to compute the same metrics in another process: ``compute``'s recipe, or None
-        when ``compute`` is not a :class:`~faqnas_qiskit.metrics.MetricsFunction`."""
-        recipe = getattr(self.compute, "recipe", None)
-        from faqnas_qiskit.metrics import MetricsRecipe
-
-        return recipe if isinstance(recipe, MetricsRecipe) else None
-
-
-def search_metrics(
-    config: SearchConfig,
-    dataset: Dataset,
-    *,
-    transpile: bool = True,
-    cache: MetricsCache | None = None,
-) -> tuple[MetricsProvider, dict[str, Any]]:
-    """The metrics function of a search's candidates and the settings it depends on.
-
-    Settings: input and output widths and training rows of ``dataset`` (after ``max_train``),
-    the training epochs, the IBM target and shots of ``config``, the test split's size as the
-    circuits executed, optimisation level 1 and transpiler seed 0. Pass both to
-    :class:`StoreCachedMetrics`: the settings are part of its cache key.
-
-    Args:
-        config: The search configuration.
-        dataset: The loaded dataset of the run.
-        transpile: Include the transpiled counts (needed by the ``2q`` and ``qpu`` objectives
-            and by reports); False computes FLOPs and parameters only.
-        cache: The metrics cache to compute with, e.g. ``MetricsCache(persistent=CostCache(
-            path))`` to read and fill the machine's cost atlas; a new in-memory one when None.
-            It changes where the metrics come from, never their values, so it is not part of
-            the settings.
-
-    Returns:
-        ``(compute, settings)``.
-
-    Raises:
-        ConfigError: If the target or another setting is invalid; nothing is stored yet.
-    """
-    from faqnas_qiskit.metrics import metrics_function
-
-    settings: dict[str, Any] = {
-        "n_features": dataset.n_features,
-        "n_classes": dataset.n_classes,
-        "n_train": int(dataset.x_train.shape[0]),
-        "epochs": config.training.epochs,
-        "target": config.metrics_target,
-        "shots": config.shots,
-        "samples": int(dataset.x_test.shape[0]),
-        "optimization_level": 1,
-        "seed_transpiler": 0,
-    }
-    compute = metrics_function(**settings, transpile=transpile, cache=cache)
-    return compute, settings if transpile else {**settings, "transpile": False}

@@ -22,7 +22,7 @@ from faqnas_qiskit.evaluation import (
 from faqnas_qiskit.evaluation.train import split_tensors
 from faqnas_qiskit.search import SearchConfig
 from faqnas_qiskit.search.candidate import CandidateTask, run_candidate
-from faqnas_qiskit.search.runner import training_key
+from faqnas_qiskit.search.runs import training_key
 from faqnas_qiskit.space import Genome
 
 CUDA = torch.cuda.is_available()
