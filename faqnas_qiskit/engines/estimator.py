@@ -29,8 +29,9 @@ from qiskit.primitives.containers import DataBin, EstimatorPubLike, PrimitiveRes
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.primitive_job import PrimitiveJob
 
+from faqnas_qiskit.engines.lowering import circuit_key
 from faqnas_qiskit.engines.observables import term_expectations
-from faqnas_qiskit.engines.program import CircuitProgram, circuit_key
+from faqnas_qiskit.engines.program import CircuitProgram
 from faqnas_qiskit.errors import ConfigError, invalid
 
 __all__ = ["TorchEstimator"]
@@ -101,7 +102,7 @@ class TorchEstimator(BaseEstimatorV2):
     def program(self, circuit: QuantumCircuit) -> CircuitProgram:
         """The compiled program of ``circuit``, all parameters batched (``circuit.parameters``).
 
-        Cached by the circuit's content (:func:`~faqnas_qiskit.engines.program.circuit_key`):
+        Cached by the circuit's content (:func:`~faqnas_qiskit.engines.lowering.circuit_key`):
         an equal circuit reuses it, a circuit changed in place is compiled again.
 
         Raises:

@@ -2,7 +2,7 @@
 
 A term is a label over ``I X Y Z 0 1 + - r l`` in Qiskit order (the rightmost character acts on
 qubit 0), as ``ObservablesArray`` hands them out. Pauli-only labels take the sign-and-flip path
-of :func:`~faqnas_qiskit.engines.program.pauli_expectations`; a label with a projector applies
+of :func:`~faqnas_qiskit.engines.expectations.pauli_expectations`; a label with a projector applies
 each non-identity factor as its 2x2 matrix and takes the inner product. Both are exact.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from faqnas_qiskit.engines.program import pauli_expectations
+from faqnas_qiskit.engines.expectations import pauli_expectations
 from faqnas_qiskit.errors import EngineError
 
 __all__ = ["TERM_CHARACTERS", "term_expectations"]

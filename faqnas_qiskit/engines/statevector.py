@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 
 from faqnas_qiskit.circuits import HQNNCircuit, amplitude_state
+from faqnas_qiskit.engines.expectations import z_expectations
 from faqnas_qiskit.engines.hqnn_kernel import WeightPlan, plan_weights, run_plan
-from faqnas_qiskit.engines.program import CircuitProgram, z_expectations
+from faqnas_qiskit.engines.program import CircuitProgram
 
 __all__ = ["HQNNSimulator", "complex_dtype_for"]
 
