@@ -15,6 +15,7 @@ from faqnas_qiskit.evaluation import TrainingConfig, evaluate_repeats
 from faqnas_qiskit.evaluation.batched import RepeatResult
 from faqnas_qiskit.evaluation.population import PopulationMember, evaluate_population
 from faqnas_qiskit.space import Genome
+from faqnas_qiskit.store import FailureKind
 
 __all__ = [
     "CandidateOutcome",
@@ -68,12 +69,15 @@ class RepeatOutcome:
         record: JSON form of the EvaluationRecord when training succeeded.
         error: ``"<Type>: <message>"`` when it failed.
         weights: ``torch.save`` bytes of the trained state dict, or None.
+        failure: Why it failed: the candidate itself (``TRAINING``, final) or the workers
+            evaluating it (``INFRASTRUCTURE``, trained again later); ignored without ``error``.
     """
 
     repeat: int
     record: dict[str, Any] | None
     error: str | None
     weights: bytes | None
+    failure: FailureKind = FailureKind.TRAINING
 
 
 @dataclass(frozen=True)
@@ -121,13 +125,24 @@ class CandidateOutcome:
         )
         return replace(self, repeats=repeats, metrics=dict(metrics))
 
+    @property
+    def failure(self) -> FailureKind | None:
+        """The kind of the first failed repeat's failure, or None when every repeat succeeded."""
+        return next((r.failure for r in self.repeats if r.error is not None), None)
+
     @classmethod
-    def failed(cls, task: CandidateTask, error: str, seconds: float) -> CandidateOutcome:
-        """Every repeat of ``task`` failed with ``error``."""
+    def failed(
+        cls,
+        task: CandidateTask,
+        error: str,
+        seconds: float,
+        kind: FailureKind = FailureKind.TRAINING,
+    ) -> CandidateOutcome:
+        """Every repeat of ``task`` failed with ``error``, of the given kind."""
         return cls(
             task.key,
             task.seed,
-            tuple(RepeatOutcome(r, None, error, None) for r in task.repeats),
+            tuple(RepeatOutcome(r, None, error, None, kind) for r in task.repeats),
             task.metrics,
             seconds,
         )

@@ -53,6 +53,7 @@ from faqnas_qiskit.search.candidate import (
     task_units,
 )
 from faqnas_qiskit.space import Genome
+from faqnas_qiskit.store import FailureKind
 
 try:
     import distributed
@@ -609,7 +610,8 @@ class DaskEvaluator:
             error = _killed_message(exc)
             log.warning("candidate %s failed: %s", names, error)
             seconds = time.perf_counter() - submitted
-            return [CandidateOutcome.failed(task, error, seconds) for task in unit]
+            kind = FailureKind.INFRASTRUCTURE
+            return [CandidateOutcome.failed(task, error, seconds, kind) for task in unit]
         except (OSError, CancelledError, ClusterError):
             raise
         except Exception as exc:

@@ -16,7 +16,7 @@ from faqnas_qiskit.evaluation import AccuracyStats, variance_share, variance_ver
 from faqnas_qiskit.search.config import SearchConfig, objective_values
 from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import StoredEvaluation, StoredRepeat
+from faqnas_qiskit.store import INFRASTRUCTURE_PREFIX, FailureKind, StoredEvaluation, StoredRepeat
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",
@@ -31,14 +31,17 @@ __all__ = [
     "score",
 ]
 
-INFRASTRUCTURE_ERRORS = ("KilledWorker: ",)
+INFRASTRUCTURE_ERRORS = (INFRASTRUCTURE_PREFIX,)
 """Prefixes of stored errors that say nothing about the candidate (workers that died while
-evaluating it): a later run or ``--resume`` trains such a candidate again."""
+evaluating it): how the store records :attr:`FailureKind.INFRASTRUCTURE`, in old rows and new."""
 
 
 def infrastructure_failure(stored: StoredEvaluation | StoredRepeat) -> bool:
-    """Whether a stored repeat failed because its workers died, not because of the candidate."""
-    return not stored.ok and (stored.error or "").startswith(INFRASTRUCTURE_ERRORS)
+    """Whether a stored repeat failed because its workers died, not because of the candidate.
+
+    A later run or ``--resume`` trains such a candidate again.
+    """
+    return stored.failure is FailureKind.INFRASTRUCTURE
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from faqnas_qiskit.search.results import (
 from faqnas_qiskit.search.runs import package_versions, training_key
 from faqnas_qiskit.search.surrogate import POOL_FACTOR, Screen, initial_design
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import RepeatRow, ResultsStore, StoredEvaluation, StoreError
+from faqnas_qiskit.store import RepeatRow, ResultsStore, RunStatus, StoredEvaluation, StoreError
 
 __all__ = ["SearchObserver", "SearchRunner"]
 
@@ -131,7 +131,7 @@ class SearchRunner:
         """Continue a stored run (replaying it; stored evaluations are not retrained)."""
         run = self.store.get_run(run_id)
         config = SearchConfig.from_dict(run.config)
-        self.store.set_run_status(run_id, "running")
+        self.store.set_run_status(run_id, RunStatus.RUNNING)
         return self._execute(run_id, config, resumed=True)
 
     # ------------------------------------------------------------------------------- the loop
@@ -145,7 +145,7 @@ class SearchRunner:
             else:
                 stopped_early = self._sampled(run_id, config, state)
         except BaseException:
-            self.store.set_run_status(run_id, "interrupted")
+            self.store.set_run_status(run_id, RunStatus.INTERRUPTED)
             raise
         finally:
             self.generation_metrics.close()
@@ -153,7 +153,7 @@ class SearchRunner:
             self.store.drop_generations(run_id, len(state.summaries))
         variance = VarianceSummary.of(list(state.archive.values()), config.repeats)
         self.store.put_run_summary(run_id, variance.to_dict())
-        self.store.set_run_status(run_id, "finished")
+        self.store.set_run_status(run_id, RunStatus.FINISHED)
         front = self._front(list(state.archive.values()))
         return SearchResult(
             run_id=run_id,
@@ -489,7 +489,7 @@ class SearchRunner:
         stored = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
         first = next((r for r in outcome.repeats if r.repeat == 0), None)
         others = [
-            RepeatRow(r.repeat, r.record, r.error, r.weights)
+            RepeatRow(r.repeat, r.record, r.error, r.weights, r.failure)
             for r in outcome.repeats
             if r.repeat != 0
         ]
@@ -511,6 +511,7 @@ class SearchRunner:
                 run_id=run_id,
                 replace_failed=retried,
                 repeats=others,
+                failure=first.failure,
             )
         if stored is None:
             raise StoreError(

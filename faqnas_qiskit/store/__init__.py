@@ -1,4 +1,9 @@
-"""The SQLite results store: runs, evaluations, generations, cached architecture metrics."""
+"""The SQLite results store: runs, evaluations, generations, cached architecture metrics.
+
+``sqlite.py`` holds :class:`ResultsStore` (and its contract), ``hardware_jobs.py`` its hardware
+jobs, ``schema.py`` the file (schema, migrations, opening, transactions), ``rows.py`` the rows it
+returns and ``states.py`` the states it stores, as ``str`` enums.
+"""
 
 from faqnas_qiskit.store.sqlite import (
     LEGACY_SAMPLES,
@@ -13,17 +18,31 @@ from faqnas_qiskit.store.sqlite import (
     StoreError,
     canonical_json,
 )
+from faqnas_qiskit.store.states import (
+    INFRASTRUCTURE_PREFIX,
+    EvaluationStatus,
+    FailureKind,
+    HardwareJobStatus,
+    RunStatus,
+    TextEnum,
+)
 
 __all__ = [
+    "INFRASTRUCTURE_PREFIX",
     "LEGACY_SAMPLES",
     "SCHEMA_VERSION",
+    "EvaluationStatus",
+    "FailureKind",
     "GenerationRow",
     "HardwareJobRow",
+    "HardwareJobStatus",
     "RepeatRow",
     "ResultsStore",
     "RunRow",
+    "RunStatus",
     "StoreError",
     "StoredEvaluation",
     "StoredRepeat",
+    "TextEnum",
     "canonical_json",
 ]
