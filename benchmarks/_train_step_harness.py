@@ -200,6 +200,8 @@ class Cell:
         waited_s: Seconds waited for an idle CPU before the cell started.
         seconds: Wall time of the cell's subprocess (shared by the cells timed in it), s.
         attempt: Which attempt this is (1 = first run of the cell).
+        extra: Further facts the cell reported when ready (the peer cells: dtype, library
+            versions, setup seconds, CPU affinity).
     """
 
     engine: str
@@ -214,6 +216,7 @@ class Cell:
     waited_s: float = 0.0
     seconds: float = 0.0
     attempt: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ms_per_sample(self) -> float | None:
@@ -228,6 +231,99 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def run_events(
+    command: Sequence[str], env: dict[str, str] | None, cells: dict[str, Cell], cap: float
+) -> str:
+    """Run one cell subprocess and record its events in ``cells`` (keyed by engine).
+
+    Setup (imports, models, equivalence checks) may take ``SETUP_TIMEOUT`` seconds; after the
+    last engine's "ready" event each step must report within ``cap`` seconds or the process
+    group is killed.
+
+    Args:
+        command: The cell's command line.
+        env: Its environment (None: this process's).
+        cells: The cells it measures, by engine; updated in place.
+        cap: Hard cap on one step, seconds.
+
+    Returns:
+        The last lines of the subprocess's stderr (empty when it wrote none).
+    """
+    genome = next(iter(cells.values())).genome if cells else ""
+    readied: set[str] = set()
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env
+        )
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        selector = selectors.DefaultSelector()
+        selector.register(fd, selectors.EVENT_READ)
+        deadline = time.monotonic() + SETUP_TIMEOUT
+        pending = b""
+        lines: list[bytes] = []
+        finished = False
+        ready = False
+        try:
+            while not finished:
+                if not lines:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not selector.select(timeout=remaining):
+                        for engine, cell in cells.items():
+                            if engine not in readied:
+                                cell.detail = f"setup did not finish within {SETUP_TIMEOUT:g} s"
+                            elif cell.status == "error":
+                                cell.status = "ok" if cell.step_s else "timeout"
+                                cell.detail = f"a step did not finish within {cap:g} s; killed"
+                        _kill(process)
+                        break
+                    # raw reads, so that a partial line cannot block past the deadline
+                    chunk = os.read(fd, 65536)
+                    if not chunk:  # the cell exited
+                        break
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    continue
+                line = lines.pop(0).decode(errors="replace")
+                if not line.startswith(MARKER):
+                    continue  # a library's own output
+                event = json.loads(line[len(MARKER) :])
+                kind = event.pop("event")
+                engine = event.pop("engine", "")
+                cell = cells.get(engine, Cell("", genome))
+                if kind == "ready":
+                    readied.add(engine)
+                    cell.threads = event.pop("threads")
+                    cell.check = event.pop("check")
+                    if not event.pop("passed"):
+                        cell.status = "check-failed"
+                    cell.extra.update(event)
+                elif kind == "warmup":
+                    cell.warmup_s.append(event["seconds"])
+                elif kind == "step":
+                    cell.step_s.append(event["seconds"])
+                elif kind == "done":
+                    for name, each in cells.items():
+                        if each.status == "error" and name in readied:
+                            each.status = "ok"
+                    finished = True
+                # setup ends with the last "ready"; from then on, each step has ``cap`` seconds
+                ready = ready or readied >= set(cells)
+                if ready:
+                    deadline = time.monotonic() + cap
+        finally:
+            if process.poll() is None and not finished:
+                _kill(process)
+            process.wait()
+            selector.close()
+            process.stdout.close()
+        stderr.seek(0)
+        tail = "\n".join(stderr.read().strip().splitlines()[-15:])
+    for cell in cells.values():
+        if cell.status == "error" and not cell.detail:
+            cell.detail = tail or f"exit status {process.returncode}"
+    return tail
 
 
 def measure_group(
@@ -263,75 +359,10 @@ def measure_group(
     if threads is not None:
         command += ["--threads", str(threads)]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    with tempfile.TemporaryFile(mode="w+") as stderr:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env
-        )
-        assert process.stdout is not None
-        fd = process.stdout.fileno()
-        selector = selectors.DefaultSelector()
-        selector.register(fd, selectors.EVENT_READ)
-        deadline = time.monotonic() + SETUP_TIMEOUT
-        pending = b""
-        lines: list[bytes] = []
-        finished = False
-        ready = False
-        try:
-            while not finished:
-                if not lines:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not selector.select(timeout=remaining):
-                        for cell in cells.values():
-                            if cell.threads is None:
-                                cell.detail = f"setup did not finish within {SETUP_TIMEOUT:g} s"
-                            elif cell.status == "error":
-                                cell.status = "ok" if cell.step_s else "timeout"
-                                cell.detail = f"a step did not finish within {cap:g} s; killed"
-                        _kill(process)
-                        break
-                    # raw reads, so that a partial line cannot block past the deadline
-                    chunk = os.read(fd, 65536)
-                    if not chunk:  # the cell exited
-                        break
-                    *lines, pending = (pending + chunk).split(b"\n")
-                    continue
-                line = lines.pop(0).decode(errors="replace")
-                if not line.startswith(MARKER):
-                    continue  # a library's own output
-                event = json.loads(line[len(MARKER) :])
-                kind = event["event"]
-                cell = cells.get(event.get("engine", ""), Cell("", genome))
-                if kind == "ready":
-                    cell.threads = event["threads"]
-                    cell.check = event["check"]
-                    if not event["passed"]:
-                        cell.status = "check-failed"
-                elif kind == "warmup":
-                    cell.warmup_s.append(event["seconds"])
-                elif kind == "step":
-                    cell.step_s.append(event["seconds"])
-                elif kind == "done":
-                    for each in cells.values():
-                        if each.status == "error" and each.threads is not None:
-                            each.status = "ok"
-                    finished = True
-                # setup ends with the last "ready"; from then on, each step has ``cap`` seconds
-                ready = ready or all(c.threads is not None for c in cells.values())
-                if ready:
-                    deadline = time.monotonic() + cap
-        finally:
-            if process.poll() is None and not finished:
-                _kill(process)
-            process.wait()
-            selector.close()
-            process.stdout.close()
-        stderr.seek(0)
-        tail = "\n".join(stderr.read().strip().splitlines()[-15:])
+    run_events(command, env, cells, cap)
     load = meter.background_cores()
     seconds = time.monotonic() - started
     for cell in cells.values():
-        if cell.status == "error" and not cell.detail:
-            cell.detail = tail or f"exit status {process.returncode}"
         cell.background_cores = load
         cell.seconds = seconds
     return list(cells.values())

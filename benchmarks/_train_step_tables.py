@@ -21,7 +21,13 @@ ENGINE_TITLES: dict[str, str] = {
     "aer": "Aer",
     "pennylane": "PennyLane",
     "qml-defaults": "qml defaults",
+    "tc-jax": "tc JAX jit",
+    "tc-torch": "tc torch",
+    "tq-dynamic": "TQ dynamic",
+    "tq-static": "TQ static",
 }
+PEER_NEED = 1.5  # issue 21: ours at least this much faster than every peer
+PEER_QUBITS: tuple[int, ...] = (4, 8, 10)
 # (numerator engine, column title) of each ratio column; the denominator is always "ours"
 RATIOS: tuple[tuple[str, str], ...] = (
     ("pennylane", "PennyLane / ours"),
@@ -138,4 +144,104 @@ def criteria(
                 note = " (only a lower bound, from the cap: inconclusive; raise --cap)"
             label = "PASS" if verdict else "FAIL"
             out.append((verdict, f"{label} {text} ({genome}): measured {measured}{note}"))
+    return out
+
+
+def _qubits(genome: str) -> int:
+    return int(genome.split("-", 1)[0][1:])
+
+
+def peers_table(
+    cells: dict[tuple[str, str], Cell], genomes: Sequence[str], engines: Sequence[str], cap: float
+) -> str:
+    """Peer comparison: ms/sample per engine, each peer's time over ours, and the smallest."""
+    peers = [e for e in engines if e != "ours"]
+    headers = ["genome", *(ENGINE_TITLES[e] for e in engines)]
+    headers += [f"{ENGINE_TITLES[e]} / ours" for e in peers] + ["fastest peer / ours"]
+    rows = []
+    for genome in genomes:
+        row = [genome, *(time_cell(cells.get((e, genome))) for e in engines)]
+        ratios = [ratio(cells, genome, e, cap) for e in peers]
+        row += [_ratio_cell(value) for value in ratios]
+        measured = [value for value, _ in ratios if value is not None]
+        complete = len(measured) == len(peers)
+        row.append((_fmt_ratio(min(measured)) if measured else "-") + ("" if complete else " *"))
+        rows.append(row)
+    return markdown_table(headers, rows)
+
+
+def rounds_table(
+    cells: dict[tuple[str, str], Cell], genomes: Sequence[str], engines: Sequence[str]
+) -> str:
+    """Each round's median (ms/sample) and the share of the pinned core others took."""
+    rows = []
+    for genome in genomes:
+        row = [genome]
+        for engine in engines:
+            cell = cells.get((engine, genome))
+            if cell is None or not cell.extra.get("round_ms"):
+                row.append("-")
+                continue
+            medians = " / ".join(_fmt_ms(v) for v in cell.extra["round_ms"])
+            worst = max(cell.extra.get("core_background", [float("nan")]))
+            row.append(f"{medians} ({len(cell.step_s)} steps, others <= {worst:.2f})")
+        rows.append(row)
+    return markdown_table(["genome", *(ENGINE_TITLES[e] for e in engines)], rows)
+
+
+def checks_table(
+    checks: dict[tuple[str, str], Cell], genomes: Sequence[str], engines: Sequence[str]
+) -> str:
+    """The float64 equivalence check of every cell: largest of the three differences."""
+    rows = []
+    for genome in genomes:
+        row = [genome]
+        for engine in engines:
+            cell = checks.get((engine, genome))
+            if cell is None or not cell.check:
+                row.append("-" if cell is None else cell.status)
+                continue
+            worst = max(cell.check.values())
+            verdict = "PASS" if cell.status == "ok" else "FAIL"
+            row.append(f"{worst:.1e} {verdict}")
+        rows.append(row)
+    return markdown_table(["genome", *(ENGINE_TITLES[e] for e in engines)], rows)
+
+
+def peer_criteria(
+    cells: dict[tuple[str, str], Cell], genomes: Sequence[str], engines: Sequence[str], cap: float
+) -> list[tuple[bool | None, str]]:
+    """Issue 21: ours >= ``PEER_NEED`` x faster than every peer at each of ``PEER_QUBITS``.
+
+    A size passes when every peer of ``engines`` was timed on every genome of that size and each
+    is at least ``PEER_NEED`` times slower than ours; a peer that was not timed (a failed check,
+    an error) leaves the size unproven (None).
+    """
+    peers = [e for e in engines if e != "ours"]
+    out: list[tuple[bool | None, str]] = []
+    for qubits in PEER_QUBITS:
+        text = f"ours >= {PEER_NEED:g}x faster per sample than every peer at {qubits} qubits"
+        matching = [g for g in genomes if _qubits(g) == qubits]
+        if not matching:
+            out.append((None, f"SKIP {text}: no {qubits}-qubit genome measured"))
+            continue
+        for genome in matching:
+            ratios = {e: ratio(cells, genome, e, cap)[0] for e in peers}
+            missing = [e for e, value in ratios.items() if value is None]
+            measured = {e: v for e, v in ratios.items() if v is not None}
+            detail = ", ".join(f"{ENGINE_TITLES[e]} {_fmt_ratio(v)}" for e, v in measured.items())
+            if missing:
+                names = ", ".join(ENGINE_TITLES[e] for e in missing)
+                out.append((None, f"UNPROVEN {text} ({genome}): not timed: {names}; {detail}"))
+                continue
+            slowest = min(measured, key=measured.__getitem__)
+            verdict = measured[slowest] >= PEER_NEED
+            label = "PASS" if verdict else "FAIL"
+            out.append(
+                (
+                    verdict,
+                    f"{label} {text} ({genome}): closest {ENGINE_TITLES[slowest]} "
+                    f"{_fmt_ratio(measured[slowest])}; all: {detail}",
+                )
+            )
     return out

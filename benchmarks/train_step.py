@@ -39,6 +39,20 @@ Run (about 20 minutes on 2 idle cores; longer with --wait-idle on a busy machine
     python benchmarks/train_step.py
     python benchmarks/train_step.py --quick
     python benchmarks/train_step.py --genomes q4-angle-cx-linear-ry.ry --json /tmp/step.json
+
+``--peers`` (issue 21) runs the real competition instead: tensorcircuit-ng on JAX (the whole step
+jit-compiled, contractor ``plain-experimental``) and on its PyTorch backend, TorchQuantum in its
+dynamic and static modes, and PennyLane ``default.qubit`` (backprop), each in its own virtual
+environment that the benchmark creates under ``benchmarks/out/envs`` (first run: several
+minutes of pip; later runs reuse them). Every cell is first checked against our engine in
+float64 (outputs and gradients), the check printed; then all cells run float32, batch 64, one
+thread, each in its own subprocess pinned to one core, in ``--rounds`` rounds whose engine order
+alternates (see ``_train_step_peers``). It prints the per-sample times, each peer's time over
+ours, and whether ours is at least 1.5x faster than every peer at 4, 8 and 10 qubits:
+
+    python benchmarks/train_step.py --peers
+    python benchmarks/train_step.py --peers --quick --genomes q4-angle-cx-linear-ry.ry
+    python benchmarks/train_step.py --peers --setup-envs   # only create the environments
 """
 
 from __future__ import annotations
@@ -54,6 +68,7 @@ from datetime import datetime, timezone
 
 from _common import machine_info
 from _train_step_competitors import BATCH, ENGINES, LEARNING_RATE, N_CLASSES, N_FEATURES
+from _train_step_envs import ENGINE_ENV, ENV_SPECS, ENVS_DIR, ensure_envs
 from _train_step_harness import (
     IDLE_CORES,
     INTERLEAVED,
@@ -62,7 +77,16 @@ from _train_step_harness import (
     measure_with_retries,
     run_cell,
 )
-from _train_step_tables import criteria, results_table, steps_table
+from _train_step_peer_cell import PEER_ENGINES
+from _train_step_tables import (
+    checks_table,
+    criteria,
+    peer_criteria,
+    peers_table,
+    results_table,
+    rounds_table,
+    steps_table,
+)
 
 GENOMES: tuple[str, ...] = (
     "q4-angle-cx-linear-ry.ry",
@@ -70,6 +94,7 @@ GENOMES: tuple[str, ...] = (
     "q10-angle-cx-circular-rx.ry.rz.ry",
     "q6-amplitude-cz-linear-ry.ry",
 )
+ALL_ENGINES: tuple[str, ...] = tuple(dict.fromkeys((*ENGINES, *PEER_ENGINES)))
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -87,10 +112,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--engines",
         nargs="+",
-        default=list(ENGINES),
-        choices=ENGINES,
+        default=None,
+        choices=ALL_ENGINES,
         metavar="ENGINE",
-        help=f"engines to measure, from {', '.join(ENGINES)} (default: all)",
+        help=f"engines to measure, from {', '.join(ENGINES)}; with --peers from "
+        f"{', '.join(PEER_ENGINES)} (default: all of the mode's)",
     )
     parser.add_argument(
         "--budget",
@@ -134,10 +160,60 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="threads for torch and OpenMP in every cell (default: torch's and the libraries' "
         "own defaults, as a user gets them)",
     )
+    peers = parser.add_argument_group("the peer comparison (--peers)")
+    peers.add_argument(
+        "--peers",
+        action="store_true",
+        help="tensorcircuit-ng (JAX jit, torch), TorchQuantum (dynamic, static) and PennyLane, "
+        "each in its own virtual environment, pinned to one core, one thread, float32",
+    )
+    peers.add_argument(
+        "--rounds", type=int, default=None, help="alternating rounds (default 3, 1 with --quick)"
+    )
+    peers.add_argument(
+        "--core",
+        type=int,
+        default=None,
+        help="the core every cell is pinned to (default: the last)",
+    )
+    peers.add_argument(
+        "--warmup", type=int, default=5, help="warm-up steps per cell at least (default 5)"
+    )
+    peers.add_argument(
+        "--wires-per-block",
+        type=int,
+        default=3,
+        help="TorchQuantum static mode's block width (default 3, its static_on default)",
+    )
+    peers.add_argument(
+        "--envs-dir", default=ENVS_DIR, help=f"the environments' directory (default {ENVS_DIR})"
+    )
+    peers.add_argument(
+        "--setup-envs", action="store_true", help="create the environments, then exit"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller budget")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers to PATH")
     parser.add_argument("--cell", nargs="+", metavar="GENOME ENGINE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.engines is None:
+        args.engines = list(PEER_ENGINES if args.peers else ENGINES)
+    mode_engines = PEER_ENGINES if args.peers else ENGINES
+    if any(engine not in mode_engines for engine in args.engines):
+        parser.error(
+            f"--engines: {'with' if args.peers else 'without'} --peers, choose from "
+            f"{', '.join(mode_engines)}"
+        )
+    if args.peers:
+        if args.budget is None:
+            args.budget = 1.0 if args.quick else 3.0
+        if args.steps is None:
+            args.steps = 50 if args.quick else 200
+        if args.rounds is None:
+            args.rounds = 1 if args.quick else 3
+        if args.core is None:
+            args.core = max(os.sched_getaffinity(0))
+        if args.rounds < 1 or args.warmup < 1 or args.wires_per_block < 1:
+            parser.error("--rounds, --warmup and --wires-per-block must be at least 1")
     if args.budget is None:
         args.budget = 20.0 if args.quick else 120.0
     if args.cap is None:
@@ -162,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.cell:
         return run_cell(args.cell[1:], args.cell[0], args.budget, args.steps, args.threads)
+    if args.setup_envs:
+        ensure_envs(list(args.engines), args.envs_dir)
+        return 0
 
     from faqnas_qiskit.errors import GenomeError
     from faqnas_qiskit.space import Genome
@@ -171,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GenomeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    engines = [e for e in ENGINES if e in args.engines]
+    engines = [e for e in (PEER_ENGINES if args.peers else ENGINES) if e in args.engines]
 
     command = shlex.join(
         ["python", "benchmarks/train_step.py", *(argv if argv is not None else sys.argv[1:])]
@@ -184,14 +263,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{key}: {value}")
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(
-        f"batch {BATCH}, {N_FEATURES} features, {N_CLASSES} classes, Adam lr {LEARNING_RATE}; "
-        f"budget {args.budget:g} s per cell, cap {args.cap:g} s per step, "
-        f"at most {args.steps} timed steps, wait for idle CPU {args.wait_idle:g} s, "
-        f"retries {args.retries}, threads "
-        f"{'torch default' if args.threads is None else args.threads}"
-    )
+    if args.peers:
+        print(f"working tree: {_git_state()}")
+        print(
+            f"batch {BATCH}, {N_FEATURES} features, {N_CLASSES} classes, Adam lr {LEARNING_RATE}; "
+            f"float32, one thread, every cell pinned to core {args.core}; {args.rounds} rounds; "
+            f"per cell at least {args.warmup} warm-up steps (and 1 s of them after the first), "
+            f"then at most {args.steps} timed steps or {args.budget:g} s; cap {args.cap:g} s "
+            f"per step; TorchQuantum static wires_per_block {args.wires_per_block}"
+        )
+    else:
+        print(
+            f"batch {BATCH}, {N_FEATURES} features, {N_CLASSES} classes, Adam lr "
+            f"{LEARNING_RATE}; budget {args.budget:g} s per cell, cap {args.cap:g} s per step, "
+            f"at most {args.steps} timed steps, wait for idle CPU {args.wait_idle:g} s, "
+            f"retries {args.retries}, threads "
+            f"{'torch default' if args.threads is None else args.threads}"
+        )
     print(flush=True)
+    if args.peers:
+        return _main_peers(args, genomes, engines, command, started, info)
 
     # the fast engines take turns in one process (same background load); slow ones run alone
     groups = [[e for e in engines if e in INTERLEAVED]]
@@ -261,6 +352,105 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(raw, handle, indent=2)
     return 0 if all(v is not False for v, _ in verdicts) else 1
+
+
+def _git_state() -> str:
+    """The checkout's commit, and whether tracked files differ from it (shared working tree)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "faqnas_qiskit"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}" + (" with uncommitted changes in faqnas_qiskit/" if dirty else " (clean)")
+
+
+def _main_peers(
+    args: argparse.Namespace,
+    genomes: list[str],
+    engines: list[str],
+    command: str,
+    started: datetime,
+    info: dict[str, str],
+) -> int:
+    """The peer comparison (``--peers``): checks, pinned rounds, tables and the 1.5x criterion."""
+    from _train_step_peers import run_peers
+
+    envs = sorted({ENGINE_ENV[e] for e in engines if ENGINE_ENV[e] is not None})
+    for name in envs:
+        steps = " && ".join("pip install " + " ".join(step) for step in ENV_SPECS[name].steps)
+        print(f"env {name}: {steps}")
+    timed, checks, _ = run_peers(genomes, engines, args)
+
+    load = os.getloadavg()
+    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
+    print(
+        f"## Per-sample time of one training step (ms/sample, median), batch {BATCH}, "
+        "float32, one thread, one pinned core"
+    )
+    print()
+    print(peers_table(timed, genomes, engines, args.cap))
+    print()
+    print(
+        "Each round's median (ms/sample), timed steps over all rounds, and the largest share "
+        f"of core {args.core} that other processes took during a cell:"
+    )
+    print()
+    print(rounds_table(timed, genomes, engines))
+    print()
+    print(
+        "Float64 equivalence check with our engine (largest of the max abs differences of "
+        "<Z_i>, log-probabilities and gradients; TorchQuantum computes in complex64 whatever "
+        "its input dtype):"
+    )
+    print()
+    print(checks_table(checks, genomes, engines))
+    print()
+    print(
+        f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"total {elapsed / 60:.1f} min"
+    )
+    print()
+    verdicts = peer_criteria(timed, genomes, engines, args.cap)
+    for _, line in verdicts:
+        print(line)
+    if args.json:
+        raw = {
+            "command": command,
+            "date": started.isoformat(),
+            "machine": info,
+            "working_tree": _git_state(),
+            "settings": {
+                "batch": BATCH,
+                "core": args.core,
+                "rounds": args.rounds,
+                "warmup": args.warmup,
+                "max_steps": args.steps,
+                "budget_s": args.budget,
+                "cap_s": args.cap,
+                "wires_per_block": args.wires_per_block,
+            },
+            "cells": [{**asdict(c), "ms_per_sample": c.ms_per_sample} for c in timed.values()],
+            "checks": [asdict(c) for c in checks.values()],
+            "criteria": [line for _, line in verdicts],
+        }
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(raw, handle, indent=2)
+    return 0 if all(v is True for v, _ in verdicts) else 1
 
 
 if __name__ == "__main__":
