@@ -63,7 +63,7 @@ from _common import CpuMeter, machine_info, markdown_table
 
 from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.evaluation import TrainingConfig
-from faqnas_qiskit.hardware import reevaluate
+from faqnas_qiskit.hardware import ReevaluationRequest, reevaluate
 from faqnas_qiskit.hardware.forward import prepare_architecture, restore_model
 from faqnas_qiskit.search import SearchConfig, load_run, run_search
 from faqnas_qiskit.space import Genome, SearchSpace
@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
 
             meter = CpuMeter()
             started = time.perf_counter()
-            result = reevaluate(store, run_id, "fake_fez", keys=GENOMES, shots=args.shots)
+            request = ReevaluationRequest(run_id, "fake_fez", keys=GENOMES, shots=args.shots)
+            result = reevaluate(request, store)
             ours_s = time.perf_counter() - started
             ours_load = meter.background_cores()
             assert not result.failures, result.failures

@@ -100,7 +100,7 @@ def _search(
 def _reevaluate(store: ResultsStore, run_id: str, args: argparse.Namespace) -> float:
     """Noisy re-evaluation of the front's networks of at most ``--hardware-max-qubits`` qubits
     that this backend has not re-evaluated yet; returns the seconds spent."""
-    from faqnas_qiskit.hardware import reevaluate
+    from faqnas_qiskit.hardware import ReevaluationRequest, reevaluate
 
     started = time.perf_counter()
     _, _, _, front = load_run(store, run_id)
@@ -111,7 +111,10 @@ def _reevaluate(store: ResultsStore, run_id: str, args: argparse.Namespace) -> f
         if int(c.key.split("-")[0][1:]) <= args.hardware_max_qubits and c.key not in done
     ]
     if keys:
-        reevaluate(store, run_id, args.backend, keys=keys, samples=args.hardware_samples)
+        request = ReevaluationRequest(
+            run_id, args.backend, keys=keys, samples=args.hardware_samples
+        )
+        reevaluate(request, store)
     return time.perf_counter() - started
 
 

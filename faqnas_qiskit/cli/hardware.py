@@ -99,7 +99,12 @@ def _ibm_credentials(args: argparse.Namespace) -> IBMCredentials:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from faqnas_qiskit.hardware import load_profile, reevaluate
+    from faqnas_qiskit.hardware import (
+        ReevaluationRequest,
+        load_profile,
+        make_adapter,
+        reevaluate,
+    )
     from faqnas_qiskit.store import ResultsStore
 
     profile = load_profile(args.backend)
@@ -108,8 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger("qiskit_ibm_runtime").setLevel(logging.ERROR)
     with ResultsStore(store_path(args), create=False) as store:
         try:
-            result = reevaluate(
-                store,
+            request = ReevaluationRequest(
                 args.run,
                 profile,
                 keys=args.genome,
@@ -119,10 +123,10 @@ def _run(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 resume=args.resume,
                 retry_failed=args.retry_failed,
-                credentials=credentials,
                 timeout_s=args.timeout,
-                progress=HardwareProgress(quiet=args.json),
             )
+            adapter = make_adapter(profile, credentials=credentials)
+            result = reevaluate(request, store, adapter, progress=HardwareProgress(quiet=args.json))
         except KeyboardInterrupt:
             print(
                 "faqnas: submitted job ids are stored; run the same command with --resume",

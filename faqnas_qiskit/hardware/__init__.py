@@ -5,12 +5,15 @@ first use.
 
 Example::
 
-    from faqnas_qiskit.hardware import reevaluate
+    from faqnas_qiskit.hardware import ReevaluationRequest, reevaluate
     from faqnas_qiskit.store import ResultsStore
 
     with ResultsStore("faqnas.db", create=False) as store:
-        plan = reevaluate(store, "r1a2b3c4d", "ibm_fez", dry_run=True).plan
-        result = reevaluate(store, "r1a2b3c4d", "fake_fez", shots=1024)
+        plan = reevaluate(ReevaluationRequest("r1a2b3c4d", "ibm_fez", dry_run=True), store).plan
+        result = reevaluate(ReevaluationRequest("r1a2b3c4d", "fake_fez", shots=1024), store)
+
+Hardware needs a connected adapter: ``make_adapter(profile, service=...)`` or
+``make_adapter(profile, credentials=...)``, passed as ``reevaluate``'s third argument.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from faqnas_qiskit.hardware.errors import (
 )
 from faqnas_qiskit.hardware.profiles import (
     ADAPTERS,
+    AdapterKind,
     BackendProfile,
     Limits,
     list_profiles,
@@ -42,14 +46,19 @@ if TYPE_CHECKING:
         make_adapter,
     )
     from faqnas_qiskit.hardware.plan import (
+        Action,
         Failure,
+        JobOutcome,
+        JobState,
         PlannedArchitecture,
         ProgressEvent,
         ReevaluationPlan,
         ReevaluationResult,
+        Stage,
     )
     from faqnas_qiskit.hardware.record import HardwareRecord
     from faqnas_qiskit.hardware.reevaluation import reevaluate
+    from faqnas_qiskit.hardware.request import ReevaluationRequest
     from faqnas_qiskit.hardware.runtime import (
         IBMCredentials,
         IBMRuntimeGateway,
@@ -65,13 +74,18 @@ _LAZY = {
     "FakeBackendAdapter": "adapters",
     "IBMRuntimeAdapter": "adapters",
     "make_adapter": "adapters",
+    "Action": "plan",
     "Failure": "plan",
+    "JobOutcome": "plan",
+    "JobState": "plan",
+    "Stage": "plan",
     "PlannedArchitecture": "plan",
     "ProgressEvent": "plan",
     "ReevaluationPlan": "plan",
     "ReevaluationResult": "plan",
     "HardwareRecord": "record",
     "reevaluate": "reevaluation",
+    "ReevaluationRequest": "request",
     "IBMCredentials": "runtime",
     "IBMRuntimeGateway": "runtime",
     "RuntimeGateway": "runtime",
@@ -90,6 +104,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ADAPTERS",
+    "Action",
+    "AdapterKind",
     "AerAdapter",
     "BackendAdapter",
     "BackendProfile",
@@ -101,16 +117,20 @@ __all__ = [
     "IBMCredentials",
     "IBMRuntimeAdapter",
     "IBMRuntimeGateway",
+    "JobOutcome",
+    "JobState",
     "Limits",
     "PlannedArchitecture",
     "PreflightError",
     "ProfileError",
     "ProgressEvent",
     "ReevaluationPlan",
+    "ReevaluationRequest",
     "ReevaluationResult",
     "RuntimeGateway",
     "RuntimeJob",
     "SecretFilter",
+    "Stage",
     "connect_ibm",
     "list_profiles",
     "load_profile",

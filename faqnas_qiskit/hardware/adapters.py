@@ -47,8 +47,14 @@ from faqnas_qiskit.hardware.errors import (
 )
 from faqnas_qiskit.hardware.isa import predicted_qpu_seconds, to_isa
 from faqnas_qiskit.hardware.noise import DeviceNoise
-from faqnas_qiskit.hardware.plan import JobOutcome, PlannedArchitecture, ReevaluationPlan
-from faqnas_qiskit.hardware.profiles import BackendProfile
+from faqnas_qiskit.hardware.plan import (
+    Action,
+    JobOutcome,
+    JobState,
+    PlannedArchitecture,
+    ReevaluationPlan,
+)
+from faqnas_qiskit.hardware.profiles import AdapterKind, BackendProfile
 from faqnas_qiskit.hardware.record import QPU_USAGE_SIMULATOR, QPU_USAGE_SOURCE, HardwareRecord
 from faqnas_qiskit.hardware.runtime import (
     FINAL_STATES,
@@ -75,6 +81,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Actions whose architectures run a job (restored model, ISA circuit).
+_ACTIVE = (Action.SUBMIT, Action.FETCH)
 #: A job whose status cannot be read this many times in a row stops the wait.
 _MAX_STATUS_ERRORS = 5
 #: Reads of ``job.usage()`` while it still says 0 (IBM computes usage after the job is done).
@@ -143,7 +151,7 @@ class BackendAdapter(ABC):
         poll_interval_s: Seconds between status checks while waiting for jobs.
     """
 
-    kind: ClassVar[str] = ""
+    kind: ClassVar[AdapterKind]
     #: Whether the profile's target is a device whose QPU time can be predicted.
     predicts_qpu: ClassVar[bool] = False
     #: Whether jobs run on (and bill) a QPU.
@@ -219,13 +227,27 @@ class BackendAdapter(ABC):
 
         Raises:
             CredentialsError: Hardware without credentials (not in a dry run).
-            PreflightError: Too many qubits, no ISA, or predicted QPU seconds over budget.
+            PreflightError: A job already submitted to a billing backend that is not resumed
+                (even in a dry run), too many qubits, no ISA, or predicted QPU seconds over
+                budget.
         """
         profile = replace(self.profile, shots=shots)
         credentials = self.credentials(dry_run=dry_run)
+        for item in items:
+            if item.resubmits is not None and self.bills_qpu:
+                raise PreflightError(
+                    invalid(
+                        "resume",
+                        f"set: {item.key} was already submitted to {profile.name} as job "
+                        f"{item.resubmits}",
+                        False,
+                        "Pass --resume to fetch its result instead of paying for it again.",
+                        what="option",
+                    )
+                )
         limit = profile.limits.max_qubits
         for item in items:
-            if item.action in ("submit", "fetch") and item.n_qubits > limit:
+            if item.action in _ACTIVE and item.n_qubits > limit:
                 raise PreflightError(
                     invalid(
                         "genome",
@@ -236,11 +258,11 @@ class BackendAdapter(ABC):
                         what="option",
                     )
                 )
-        active = [i for i in items if i.action in ("submit", "fetch")]
+        active = [i for i in items if i.action in _ACTIVE]
         backend, source = self.target(dry_run=dry_run) if active else (None, "none")
         planned = []
         for item in items:
-            if item.action not in ("submit", "fetch"):
+            if item.action not in _ACTIVE:
                 planned.append(item)
                 continue
             assert backend is not None and item.architecture is not None
@@ -361,7 +383,7 @@ class BackendAdapter(ABC):
         waiting: dict[str, tuple[PlannedArchitecture, RuntimeJob, float]] = {}
         to_submit = list(plan.to_submit)
         for item in plan.items:
-            if item.action != "fetch":
+            if item.action != Action.FETCH:
                 continue
             assert item.job_id is not None
             job = self._fetch(item.job_id)
@@ -399,7 +421,7 @@ class BackendAdapter(ABC):
                         job_id = str(job.job_id())
                     except Exception as exc:  # nothing was accepted: report, go on
                         log.warning("submitting %s failed: %s", item.key, _one_line(exc))
-                        yield JobOutcome(item.key, "", "failed", error=_one_line(exc))
+                        yield JobOutcome(item.key, "", JobState.FAILED, error=_one_line(exc))
                         continue
                     on_submitted(item, job_id)
                     waiting[item.key] = (item, job, started)
@@ -443,7 +465,7 @@ class BackendAdapter(ABC):
                 yield self._outcome(item, job, state, started)
             if waiting and deadline is not None and time.perf_counter() >= deadline:
                 for key, (_, job, _) in waiting.items():
-                    yield JobOutcome(key, str(job.job_id()), "pending")
+                    yield JobOutcome(key, str(job.job_id()), JobState.PENDING)
                 return
             if waiting and not finished:
                 time.sleep(self.poll_interval_s)
@@ -461,26 +483,26 @@ class BackendAdapter(ABC):
                 except Exception:  # the reason is a courtesy
                     reason = ""
             error = f"job {job_id} ended {state}" + (f": {reason}" if reason else "")
-            return JobOutcome(item.key, job_id, "failed", error=error.replace("\n", " "))
+            return JobOutcome(item.key, job_id, JobState.FAILED, error=error.replace("\n", " "))
         try:
             result = job.result()
             evs = np.asarray(result[0].data.evs, dtype=np.float64)
             seconds, on_qpu = self._usage(job)
         except Exception as exc:
-            return JobOutcome(item.key, job_id, "failed", error=_one_line(exc))
+            return JobOutcome(item.key, job_id, JobState.FAILED, error=_one_line(exc))
         n = item.n_qubits
         if evs.ndim != 2 or evs.shape[0] != n:
             return JobOutcome(
                 item.key,
                 job_id,
-                "failed",
+                JobState.FAILED,
                 error=f"job {job_id} returned expectation values of shape {evs.shape}; "
                 f"expected ({n}, samples)",
             )
         return JobOutcome(
             item.key,
             job_id,
-            "done",
+            JobState.DONE,
             expectations=evs.T.copy(),
             measured_qpu_s=seconds,
             on_qpu=on_qpu,
@@ -496,7 +518,7 @@ class BackendAdapter(ABC):
         Raises:
             HardwareError: If the outcome has no expectation values.
         """
-        if outcome.state != "done" or outcome.expectations is None:
+        if outcome.state != JobState.DONE or outcome.expectations is None:
             raise HardwareError(
                 f"The job of {item.key} must be done to be recorded. Got {outcome.state} instead."
             )
@@ -595,7 +617,7 @@ class _SimulatorAdapter(BackendAdapter):
 class AerAdapter(_SimulatorAdapter):
     """Ideal (noiseless) shot-based simulation with Qiskit Aer."""
 
-    kind = "aer"
+    kind = AdapterKind.AER
 
     def __init__(self, profile: BackendProfile) -> None:
         super().__init__(profile)
@@ -621,7 +643,7 @@ class FakeBackendAdapter(_SimulatorAdapter):
         backend: The fake backend instance to use (default: made from ``profile.backend``).
     """
 
-    kind = "fake"
+    kind = AdapterKind.FAKE
     predicts_qpu = True
 
     def __init__(self, profile: BackendProfile, *, backend: BackendV2 | None = None) -> None:
@@ -665,7 +687,7 @@ class IBMRuntimeAdapter(BackendAdapter):
         connect: Opens a gateway from credentials (default: :func:`connect_ibm`).
     """
 
-    kind = "ibm_runtime"
+    kind = AdapterKind.IBM_RUNTIME
     predicts_qpu = True
     bills_qpu = True
 
@@ -832,8 +854,8 @@ def make_adapter(
     Raises:
         ProfileError: If the profile's backend does not exist (fake backends).
     """
-    if profile.adapter == "aer":
+    if profile.adapter == AdapterKind.AER:
         return AerAdapter(profile)
-    if profile.adapter == "fake":
+    if profile.adapter == AdapterKind.FAKE:
         return FakeBackendAdapter(profile)
     return IBMRuntimeAdapter(profile, service=service, credentials=credentials, connect=connect)

@@ -17,30 +17,53 @@ from faqnas_qiskit.hardware.forward import Architecture
 from faqnas_qiskit.hardware.isa import IsaCircuit, IsaMetrics
 from faqnas_qiskit.hardware.profiles import BackendProfile
 from faqnas_qiskit.hardware.record import HardwareRecord
+from faqnas_qiskit.store import TextEnum
 
 __all__ = [
-    "ACTIONS",
-    "STAGES",
+    "Action",
     "Failure",
     "JobOutcome",
+    "JobState",
     "PlannedArchitecture",
     "ProgressEvent",
     "ReevaluationPlan",
     "ReevaluationResult",
+    "Stage",
 ]
 
-#: What preflight decided for an architecture.
-ACTIONS: tuple[str, ...] = ("submit", "fetch", "stored", "failed")
-#: Progress stages, in the order an architecture goes through them.
-STAGES: tuple[str, ...] = (
-    "planned",
-    "submitted",
-    "fetching",
-    "stored",
-    "done",
-    "failed",
-    "pending",
-)
+
+class Action(TextEnum):
+    """What preflight decided for an architecture."""
+
+    SUBMIT = "submit"
+    """Submit its job."""
+    FETCH = "fetch"
+    """Fetch the job an earlier call submitted, by its stored id."""
+    STORED = "stored"
+    """Reuse the stored record; the backend is not touched."""
+    FAILED = "failed"
+    """Report the stored failure as it is."""
+
+
+class Stage(TextEnum):
+    """Progress stages, in the order an architecture goes through them."""
+
+    PLANNED = "planned"
+    SUBMITTED = "submitted"
+    FETCHING = "fetching"
+    STORED = "stored"
+    DONE = "done"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+class JobState(TextEnum):
+    """What came back for a job."""
+
+    DONE = "done"
+    FAILED = "failed"
+    PENDING = "pending"
+    """Still running when the wait timed out."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +75,7 @@ class PlannedArchitecture:
         evaluation_id: Row id of its trained evaluation.
         n_qubits: Qubits n.
         action: ``submit``, ``fetch`` (job ``job_id`` submitted earlier), ``stored`` (a done
-            record is reused) or ``failed`` (a failed row, kept as it is).
+            record is reused) or ``failed`` (a failed row, kept as it is): see :class:`Action`.
         job_id: The earlier job's id (``fetch``, ``failed``), else None.
         n_samples: Test samples (circuit executions), or None for ``stored``/``failed``.
         metrics: ISA metrics on the target, or None for ``stored``/``failed``.
@@ -65,12 +88,15 @@ class PlannedArchitecture:
         planned_before: A ``submit`` whose row an earlier call had already planned: that call
             may have had its job accepted without storing the id (a crash in between), so a
             billing adapter looks the job up by its tags before submitting again.
+        resubmits: A ``submit`` of an architecture whose job an earlier call submitted (its
+            id) and that is not resumed: a simulator's runs again, a billing adapter's
+            preflight refuses it (pass ``resume``). None otherwise.
     """
 
     key: str
     evaluation_id: int
     n_qubits: int
-    action: str
+    action: Action
     job_id: str | None = None
     n_samples: int | None = None
     metrics: IsaMetrics | None = None
@@ -81,6 +107,7 @@ class PlannedArchitecture:
     stored_record: HardwareRecord | None = field(default=None, repr=False)
     stored_error: str | None = None
     planned_before: bool = False
+    resubmits: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (no circuits, no weights)."""
@@ -129,7 +156,7 @@ class ReevaluationPlan:
     @property
     def predicted_qpu_s(self) -> float | None:
         """Predicted QPU seconds of the jobs this call submits (None: nothing to predict)."""
-        values = [i.predicted_qpu_s for i in self.items if i.action == "submit"]
+        values = [i.predicted_qpu_s for i in self.items if i.action == Action.SUBMIT]
         if any(v is None for v in values):
             return None
         return float(sum(v for v in values if v is not None))
@@ -137,7 +164,7 @@ class ReevaluationPlan:
     @property
     def to_submit(self) -> tuple[PlannedArchitecture, ...]:
         """Architectures whose job this call submits."""
-        return tuple(i for i in self.items if i.action == "submit")
+        return tuple(i for i in self.items if i.action == Action.SUBMIT)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``--json`` of a dry run)."""
@@ -173,7 +200,7 @@ class JobOutcome:
 
     key: str
     job_id: str
-    state: str
+    state: JobState
     expectations: npt.NDArray[np.float64] | None = None
     error: str | None = None
     measured_qpu_s: float = 0.0
@@ -205,7 +232,7 @@ class ProgressEvent:
     """A step of one architecture, for progress displays.
 
     Attributes:
-        stage: One of :data:`STAGES`.
+        stage: The step (:class:`Stage`).
         key: Canonical genome key.
         index: 1-based position in the plan.
         total: Architectures in the plan.
@@ -214,7 +241,7 @@ class ProgressEvent:
         error: The error (``failed``).
     """
 
-    stage: str
+    stage: Stage
     key: str
     index: int
     total: int

@@ -39,6 +39,7 @@ from typing import Any
 
 from faqnas_qiskit.errors import invalid
 from faqnas_qiskit.hardware.errors import ProfileError
+from faqnas_qiskit.store import TextEnum
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +48,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "ADAPTERS",
+    "AdapterKind",
     "BackendProfile",
     "Limits",
     "list_profiles",
@@ -55,8 +57,20 @@ __all__ = [
     "profile_names",
 ]
 
+
+class AdapterKind(TextEnum):
+    """Which adapter runs a profile's re-evaluations (a profile's ``adapter`` field)."""
+
+    AER = "aer"
+    """Ideal shot-based simulation with Qiskit Aer."""
+    FAKE = "fake"
+    """Noisy simulation of a fake IBM backend's calibration snapshot."""
+    IBM_RUNTIME = "ibm_runtime"
+    """IBM Quantum hardware through Qiskit Runtime."""
+
+
 #: Adapter kinds: ideal Aer simulation, noisy simulation of a fake IBM backend, IBM hardware.
-ADAPTERS: tuple[str, ...] = ("aer", "fake", "ibm_runtime")
+ADAPTERS: tuple[str, ...] = tuple(kind.value for kind in AdapterKind)
 
 #: Largest shot count a profile may ask for (per circuit execution).
 MAX_SHOTS = 1_000_000
@@ -154,7 +168,8 @@ class BackendProfile:
 
     Attributes:
         name: Profile name (the file's stem for shipped profiles), e.g. ``"fake_fez"``.
-        adapter: ``"aer"``, ``"fake"`` or ``"ibm_runtime"``.
+        adapter: ``"aer"``, ``"fake"`` or ``"ibm_runtime"`` (an :class:`AdapterKind` once
+            created).
         backend: Backend name: ``"aer_simulator"`` (aer), a fake backend such as ``"fake_fez"``
             (fake), or an IBM Quantum backend such as ``"ibm_fez"`` (ibm_runtime).
         shots: Shots per circuit execution (each test sample is one execution).
@@ -177,7 +192,7 @@ class BackendProfile:
     """
 
     name: str
-    adapter: str
+    adapter: AdapterKind
     backend: str
     shots: int = 1024
     optimization_level: int = 1
@@ -204,14 +219,15 @@ class BackendProfile:
                     what=_where(src),
                 )
             )
+        object.__setattr__(self, "adapter", AdapterKind(self.adapter))
         _name_field("backend", self.backend, src)
-        if self.adapter == "aer" and self.backend != "aer_simulator":
+        if self.adapter == AdapterKind.AER and self.backend != "aer_simulator":
             raise ProfileError(
                 invalid(
                     "backend", "'aer_simulator' for the aer adapter", self.backend, what=_where(src)
                 )
             )
-        if self.adapter == "fake" and not self.backend.startswith("fake_"):
+        if self.adapter == AdapterKind.FAKE and not self.backend.startswith("fake_"):
             raise ProfileError(
                 invalid(
                     "backend",
@@ -222,7 +238,7 @@ class BackendProfile:
             )
         if self.snapshot is not None:
             _name_field("snapshot", self.snapshot, src)
-            if self.adapter != "ibm_runtime" or not self.snapshot.startswith("fake_"):
+            if self.adapter != AdapterKind.IBM_RUNTIME or not self.snapshot.startswith("fake_"):
                 raise ProfileError(
                     invalid(
                         "snapshot",
@@ -256,12 +272,13 @@ class BackendProfile:
     @property
     def is_hardware(self) -> bool:
         """Whether jobs run on (and bill) an IBM Quantum QPU."""
-        return self.adapter == "ibm_runtime"
+        return self.adapter == AdapterKind.IBM_RUNTIME
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored with every hardware job; holds no secrets)."""
         out = asdict(self)
         out.pop("source")
+        out["adapter"] = str(self.adapter)
         return out
 
 

@@ -24,7 +24,7 @@ from faqnas_qiskit.report.analysis import (
 )
 from faqnas_qiskit.search import VarianceSummary, load_run, non_dominated
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import HardwareJobRow, ResultsStore
+from faqnas_qiskit.store import HardwareJobRow, HardwareJobStatus, ResultsStore
 
 __all__ = [
     "CandidateRow",
@@ -149,7 +149,7 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
         )
     latest: dict[tuple[str, str], HardwareJobRow] = {}  # one row per architecture and backend
     for job in store.hardware_jobs(run_id):
-        if job.status != "done" or job.result is None:
+        if job.status != HardwareJobStatus.DONE or job.result is None:
             continue
         seen = latest.get((job.key, job.backend))
         if seen is None or job.updated_at >= seen.updated_at:

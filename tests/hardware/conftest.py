@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,17 @@ from qiskit.providers import BackendV2
 
 from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.evaluation import TrainingConfig
+from faqnas_qiskit.hardware import (
+    BackendAdapter,
+    BackendProfile,
+    IBMCredentials,
+    ProgressEvent,
+    ReevaluationRequest,
+    ReevaluationResult,
+    RuntimeGateway,
+    make_adapter,
+    reevaluate,
+)
 from faqnas_qiskit.search import SearchConfig, SearchRunner, SerialEvaluator
 from faqnas_qiskit.space import Genome, SearchSpace
 from faqnas_qiskit.store import ResultsStore
@@ -77,3 +88,24 @@ def fake_fez() -> BackendV2:
 def cloud(fake_fez: BackendV2) -> FakeCloud:
     """A fresh fake IBM Quantum whose device is FakeFez."""
     return FakeCloud(device=fake_fez)
+
+
+def reevaluate_run(
+    store: ResultsStore,
+    run_id: str,
+    profile: BackendProfile | str | Path,
+    *,
+    service: Any = None,
+    credentials: IBMCredentials | None = None,
+    connect: Callable[[IBMCredentials], RuntimeGateway] | None = None,
+    adapter: BackendAdapter | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    **options: Any,
+) -> ReevaluationResult:
+    """``reevaluate`` as the CLI wires it: a request, and an adapter connected as given."""
+    request = ReevaluationRequest(run_id, profile, **options)
+    if adapter is None and (service, credentials, connect) != (None, None, None):
+        adapter = make_adapter(
+            request.profile, service=service, credentials=credentials, connect=connect
+        )
+    return reevaluate(request, store, adapter, progress=progress)

@@ -18,7 +18,6 @@ from faqnas_qiskit.hardware import (
     Limits,
     load_profile,
     make_adapter,
-    reevaluate,
 )
 from faqnas_qiskit.hardware.forward import prepare_architecture, restore_model
 from faqnas_qiskit.hardware.isa import predicted_qpu_seconds, to_isa
@@ -28,7 +27,7 @@ from faqnas_qiskit.metrics import DEFAULT_JOB_OVERHEAD_S, TargetInfo
 from faqnas_qiskit.search import load_run
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import ResultsStore
-from tests.hardware.conftest import CONFIG, StoredRun
+from tests.hardware.conftest import CONFIG, StoredRun, reevaluate_run
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +124,7 @@ def test_aer_accuracy_is_within_shot_noise_of_the_simulator(
     store: ResultsStore, trained_run: StoredRun
 ) -> None:
     shots = 20_000
-    result = reevaluate(store, trained_run.run_id, "aer", keys=trained_run.keys, shots=shots)
+    result = reevaluate_run(store, trained_run.run_id, "aer", keys=trained_run.keys, shots=shots)
     assert not result.failures and len(result.records) == 3
     sigma = 1 / math.sqrt(shots)
     architectures = {a.key: a for a in _architectures(store, trained_run, 10_000)}
@@ -150,7 +149,7 @@ def test_aer_accuracy_is_within_shot_noise_of_the_simulator(
 def test_noisy_fake_backend_runs_offline(
     store: ResultsStore, trained_run: StoredRun, fez_adapter: FakeBackendAdapter
 ) -> None:
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "fake_fez",
@@ -205,7 +204,7 @@ def test_runtime_gateway_runs_batch_and_estimator_in_local_mode(
     )
     service = _LocalService()
     adapter = make_adapter(profile, service=service)
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         profile,

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from faqnas_qiskit.hardware import IBMCredentials, load_profile, reevaluate
+from faqnas_qiskit.hardware import IBMCredentials, load_profile
 from faqnas_qiskit.hardware.runtime import IBMRuntimeGateway
 from faqnas_qiskit.store import ResultsStore
-from tests.hardware.conftest import StoredRun
+from tests.hardware.conftest import StoredRun, reevaluate_run
 
 PROFILE = """
 name = "local_manila"
@@ -80,7 +80,7 @@ def test_ibm_runtime_path_in_local_testing_mode_records_and_resumes(
         return IBMRuntimeGateway(service, resilience_level=profile.resilience_level)
 
     keys = trained_run.keys[:2]
-    first = reevaluate(
+    first = reevaluate_run(
         store,
         trained_run.run_id,
         profile,
@@ -108,7 +108,7 @@ def test_ibm_runtime_path_in_local_testing_mode_records_and_resumes(
             (trained_run.run_id,),
         )
     submitted_before = len(service.jobs_run)
-    resumed = reevaluate(
+    resumed = reevaluate_run(
         store,
         trained_run.run_id,
         profile,

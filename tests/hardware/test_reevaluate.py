@@ -17,10 +17,9 @@ from faqnas_qiskit.hardware import (
     PreflightError,
     ProgressEvent,
     load_profile,
-    reevaluate,
 )
 from faqnas_qiskit.store import ResultsStore
-from tests.hardware.conftest import StoredRun
+from tests.hardware.conftest import StoredRun, reevaluate_run
 from tests.hardware.stand_ins import FakeCloud
 
 TOKEN = "tok-SECRET-123"
@@ -36,7 +35,7 @@ def test_hardware_run_records_everything(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
     events: list[ProgressEvent] = []
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -70,7 +69,7 @@ def test_hardware_run_records_everything(
 def test_dry_run_plans_without_credentials_and_submits_nothing(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
-    result = reevaluate(
+    result = reevaluate_run(
         store, trained_run.run_id, "ibm_fez", keys=trained_run.keys, dry_run=True, **FAST
     )
     plan = result.plan
@@ -83,7 +82,7 @@ def test_dry_run_plans_without_credentials_and_submits_nothing(
     json.dumps(plan.to_dict())  # JSON-ready
     _nothing_happened(cloud, store, trained_run)
     # with a service, the dry run plans on the live device, still submitting nothing
-    live = reevaluate(
+    live = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -100,7 +99,7 @@ def test_missing_credentials_refused_before_anything(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
     with pytest.raises(CredentialsError) as info:
-        reevaluate(store, trained_run.run_id, "ibm_fez", **FAST)
+        reevaluate_run(store, trained_run.run_id, "ibm_fez", **FAST)
     message = str(info.value)
     assert "\n" not in message and "QISKIT_IBM_TOKEN" in message
     assert isinstance(info.value, ConfigError)
@@ -114,7 +113,7 @@ def test_too_many_qubits_refused_before_anything(
     path = tmp_path / "tiny.toml"
     path.write_text(text.replace("max_qubits = 156", "max_qubits = 1").replace("ibm_fez", "tiny"))
     with pytest.raises(PreflightError) as info:
-        reevaluate(
+        reevaluate_run(
             store, trained_run.run_id, path, keys=trained_run.keys, service=cloud.gateway(), **FAST
         )
     message = str(info.value)
@@ -125,13 +124,13 @@ def test_too_many_qubits_refused_before_anything(
 def test_budget_too_small_refused_before_anything(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
-    plan = reevaluate(
+    plan = reevaluate_run(
         store, trained_run.run_id, "ibm_fez", keys=trained_run.keys, dry_run=True, **FAST
     ).plan
     assert plan.predicted_qpu_s is not None
     budget = plan.predicted_qpu_s * 0.9
     with pytest.raises(PreflightError) as info:
-        reevaluate(
+        reevaluate_run(
             store,
             trained_run.run_id,
             "ibm_fez",
@@ -145,7 +144,7 @@ def test_budget_too_small_refused_before_anything(
     assert f"{plan.predicted_qpu_s:.1f}" in message
     _nothing_happened(cloud, store, trained_run)
     # the same budget with one architecture fewer fits
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -162,7 +161,7 @@ def test_resume_after_interruption_resubmits_nothing(
 ) -> None:
     cloud.interrupt_on_status = True  # Ctrl-C while waiting for the jobs
     with pytest.raises(KeyboardInterrupt):
-        reevaluate(
+        reevaluate_run(
             store,
             trained_run.run_id,
             "ibm_fez",
@@ -177,7 +176,7 @@ def test_resume_after_interruption_resubmits_nothing(
 
     # without --resume, hardware refuses instead of paying again
     with pytest.raises(PreflightError, match="--resume"):
-        reevaluate(
+        reevaluate_run(
             store,
             trained_run.run_id,
             "ibm_fez",
@@ -188,7 +187,7 @@ def test_resume_after_interruption_resubmits_nothing(
     assert len(cloud.submissions) == 3
 
     # a new process resumes: fetched by id, nothing submitted
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -205,7 +204,7 @@ def test_resume_after_interruption_resubmits_nothing(
 
     # done rows are not run at all: no fetch, no status call, no submission
     fetches, status_calls = len(cloud.fetches), cloud.status_calls
-    again = reevaluate(
+    again = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -224,13 +223,13 @@ def test_other_samples_is_another_reevaluation(
 ) -> None:
     key = trained_run.keys[:1]
     options = {"shots": 64, "poll_interval_s": 0.0, "service": cloud.gateway()}
-    six = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
-    four = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=4, **options)
+    six = reevaluate_run(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
+    four = reevaluate_run(store, trained_run.run_id, "ibm_fez", keys=key, samples=4, **options)
     assert (six.submitted, four.submitted) == (1, 1) and len(cloud.submissions) == 2
     assert six.records[0].n_samples == 6 and four.records[0].n_samples == 4
     rows = sorted((r.samples, r.status) for r in store.hardware_jobs(trained_run.run_id))
     assert rows == [(4, "done"), (6, "done")]
-    again = reevaluate(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
+    again = reevaluate_run(store, trained_run.run_id, "ibm_fez", keys=key, samples=6, **options)
     assert again.reused == 1 and len(cloud.submissions) == 2
     assert again.records == six.records
 
@@ -243,7 +242,7 @@ def test_interruption_between_submissions_submits_each_job_once(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        reevaluate(
+        reevaluate_run(
             store,
             trained_run.run_id,
             "ibm_fez",
@@ -255,7 +254,7 @@ def test_interruption_between_submissions_submits_each_job_once(
     assert len(cloud.submissions) == 1
     statuses = sorted(r.status for r in store.hardware_jobs(trained_run.run_id))
     assert statuses == ["planned", "planned", "submitted"]
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -282,7 +281,7 @@ def test_job_accepted_but_not_stored_is_found_by_its_tags(
     with monkeypatch.context() as patch:
         patch.setattr(ResultsStore, "mark_hardware_submitted", crash)
         with pytest.raises(KeyboardInterrupt):
-            reevaluate(
+            reevaluate_run(
                 store,
                 trained_run.run_id,
                 "ibm_fez",
@@ -299,7 +298,7 @@ def test_job_accepted_but_not_stored_is_found_by_its_tags(
         "samples:6",
     )
     assert all(r.status == "planned" and r.job_id is None for r in store.hardware_jobs())
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -322,7 +321,7 @@ def test_failed_job_is_reported_and_the_others_kept(
 ) -> None:
     bad = trained_run.keys[1]
     cloud.fail = {bad}
-    result = reevaluate(
+    result = reevaluate_run(
         store, trained_run.run_id, "ibm_fez", keys=trained_run.keys, service=cloud.gateway(), **FAST
     )
     (failure,) = result.failures
@@ -334,12 +333,12 @@ def test_failed_job_is_reported_and_the_others_kept(
     assert all(rows[k].status == "done" for k in trained_run.keys if k != bad)
 
     # a later call reports it again without paying; retry_failed resubmits that one only
-    again = reevaluate(
+    again = reevaluate_run(
         store, trained_run.run_id, "ibm_fez", keys=trained_run.keys, service=cloud.gateway(), **FAST
     )
     assert again.submitted == 0 and [f.key for f in again.failures] == [bad]
     cloud.fail = set()
-    retried = reevaluate(
+    retried = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -355,7 +354,7 @@ def test_failed_job_is_reported_and_the_others_kept(
 def test_timeout_leaves_jobs_pending_for_a_resume(
     store: ResultsStore, trained_run: StoredRun, cloud: FakeCloud
 ) -> None:
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -367,7 +366,7 @@ def test_timeout_leaves_jobs_pending_for_a_resume(
     assert result.pending == (trained_run.keys[0],) and result.records == ()
     (row,) = store.hardware_jobs(trained_run.run_id)
     assert row.status == "submitted"
-    done = reevaluate(
+    done = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -395,7 +394,7 @@ def test_planted_token_never_leaks(
         return cloud.gateway()
 
     events: list[ProgressEvent] = []
-    result = reevaluate(
+    result = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -412,7 +411,7 @@ def test_planted_token_never_leaks(
         raise RuntimeError(f"401 Unauthorized for token {given.token}")
 
     with pytest.raises(CredentialsError) as info:
-        reevaluate(
+        reevaluate_run(
             store,
             trained_run.run_id,
             "ibm_torino",
@@ -443,13 +442,13 @@ def test_planted_token_never_leaks(
 
 def test_unknown_genome_and_bad_options(store: ResultsStore, trained_run: StoredRun) -> None:
     with pytest.raises(ConfigError, match="'genome'"):
-        reevaluate(store, trained_run.run_id, "aer", keys=["q5-angle-cx-linear-rx"])
+        reevaluate_run(store, trained_run.run_id, "aer", keys=["q5-angle-cx-linear-rx"])
     with pytest.raises(ConfigError, match="'shots'"):
-        reevaluate(store, trained_run.run_id, "aer", shots=0)
+        reevaluate_run(store, trained_run.run_id, "aer", shots=0)
     with pytest.raises(ConfigError, match="'max-qpu-seconds'"):
-        reevaluate(store, trained_run.run_id, "aer", max_qpu_seconds=-1.0)
+        reevaluate_run(store, trained_run.run_id, "aer", max_qpu_seconds=-1.0)
     with pytest.raises(FaqnasError):
-        reevaluate(store, "rnothere", "aer")
+        reevaluate_run(store, "rnothere", "aer")
 
 
 def test_record_validates_itself() -> None:
@@ -495,7 +494,7 @@ def test_saved_account_must_exist_on_disk(
     missing = IBMCredentials(use_saved_account=True, account_file=empty)
     assert not saved_account_exists(missing)
     # no saved account: a dry run prices on the snapshot, a real run is refused untouched
-    plan = reevaluate(
+    plan = reevaluate_run(
         store,
         trained_run.run_id,
         "ibm_fez",
@@ -506,7 +505,7 @@ def test_saved_account_must_exist_on_disk(
     ).plan
     assert plan.target_source == "snapshot" and plan.credentials is None
     with pytest.raises(CredentialsError):
-        reevaluate(store, trained_run.run_id, "ibm_fez", credentials=missing, **FAST)
+        reevaluate_run(store, trained_run.run_id, "ibm_fez", credentials=missing, **FAST)
     _nothing_happened(cloud, store, trained_run)
 
     saved = str(tmp_path / "accounts.json")
