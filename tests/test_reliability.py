@@ -38,7 +38,13 @@ BASE = {
     "inspect": ["inspect", "--genome", "q2-angle-cx-linear-ry"],
     "search": ["search", *TINY],
     "hardware": ["hardware", "rnothing1", "--backend", "fake_fez", "--dry-run"],
-}
+    "atlas": [
+        "atlas", "--qubits", "2", "--depth", "1", "--embedding", "angle", "--entangler", "cx",
+        "--topology", "linear", "--rotations", "ry",
+    ],
+}  # fmt: skip
+# where each command keeps what it writes: that file's bytes must not change
+WRITES = {"search": "--store", "hardware": "--store", "atlas": "--cache"}
 
 
 def _digest(path: Path) -> str | None:
@@ -64,24 +70,27 @@ def _bad_values(bound: Bound) -> list[str]:
     return [str(int(v)) if bound.integer else repr(float(v)) for v in values]
 
 
-CASES = [
-    pytest.param(command, bound, value, id=f"{command}--{bound.option}={value}")
+NUMERIC = [
+    (command, bound, value)
     for command in BASE
     for bound in OPTION_BOUNDS
     if bound.dest in _options(command)
     for value in _bad_values(bound)
 ]
+CASES = [pytest.param(c, b, v, id=f"{c}--{b.option}={v}") for c, b, v in NUMERIC]
 
 
 def test_every_numeric_option_of_every_command_is_bounded() -> None:
     parser = build_parser()
     declared = {b.dest for b in OPTION_BOUNDS}
+    covered = {(command, bound.dest) for command, bound, _ in NUMERIC}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 for option in sub._actions:
                     if option.type in (int, float):
                         assert option.dest in declared, f"{name} --{option.dest}"
+                        assert (name, option.dest) in covered, f"{name} --{option.dest}"
 
 
 @pytest.mark.parametrize(("command", "bound", "value"), CASES)
@@ -93,14 +102,159 @@ def test_out_of_range_option_is_one_line_exit_2_and_store_untouched(
     capsys.readouterr()  # what seeding the store printed
     before = _digest(store)
     argv = [*BASE[command], f"--{bound.option}", value]
-    if command in ("search", "hardware"):
-        argv += ["--store", str(store)]
+    if command in WRITES:
+        argv += [WRITES[command], str(store)]
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"'{bound.option}'" in err and "Got" in err and "Pass" in err
     assert _digest(store) == before
+
+
+# ---------------------------------------------------------------------- options that take words
+# The bad values of every option that takes words, as data: (value, what the one line must
+# contain). Every such option also gets the empty value (and the line must name the option). An
+# option missing here fails test_every_option_that_takes_words_is_declared: a new option declares
+# its bad values (an empty tuple where any non-empty word is valid, e.g. a folder to write to).
+WORDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (("", "Got ''"), ("rnosuch", "'rnosuch'")),  # the positional RUN
+    "genome": (
+        ("q٣-angle-cx-linear-ry", "qubits part"),
+        ("q4-angle-cx-linear-" + "ry." * 40_000 + "ry", "characters"),
+        ("q4-angle-cz-circular-ry.rq", "rotations part"),
+    ),
+    "dataset": (("nosuch", "'dataset'"), ("csv:/nonexistent.csv", "nonexistent.csv")),
+    "data-dir": (("/nonexistent-dir", "'data-dir'"),),
+    "target": (("nosuch", "'target'"),),  # iris has no columns to name
+    "engine": (("gpu", "'engine'"),),
+    "device": (("tpu", "'device'"),),
+    "ibm-target": (("fake_nowhere", "'ibm-target'"),),
+    "cache": (),  # any file path: a new cache is made there
+    "store": (("newdir/", "not a folder"), ("/dev/null", "regular file")),
+    "resume": (("rnosuch", "'rnosuch'"),),
+    "objectives": (("flops", "'objectives'"), ("flops,error,flops", "'objectives'")),
+    "strategy": (("genetic", "'strategy'"),),
+    "qubits": (("٣", "'qubits'"), ("1-3", "'qubits'"), ("99999999999999999999", "'qubits'")),
+    "depth": (("5", "'depth'"),),
+    "embedding": (("basis", "'embedding'"),),
+    "entangler": (("cy", "'entangler'"),),
+    "topology": (("star", "'topology'"),),
+    "rotations": (("rq", "'rotations'"),),
+    "scheduler": (("bad::addr", "'scheduler'"), ("nonsense://host:1", "'scheduler'")),
+    "compare": (("rnosuch", "'rnosuch'"),),
+    "out": (),  # any folder name
+    "backend": (("nosuch", "'backend'"),),
+    "account": (),  # needs an IBM profile: test_a_saved_account_named_must_exist
+}
+
+WORD_BASE = {  # RUN: the seeded store's run
+    **BASE,
+    "evaluate": ["evaluate", "--genome", "q2-angle-cx-linear-ry", "--epochs", "1"],  # metrics on
+    "hardware": ["hardware", "RUN", "--backend", "fake_fez", "--dry-run"],
+    "runs": ["runs"],
+    "front": ["front", "RUN"],
+    "report": ["report", "RUN"],
+}
+
+
+def _word_options(command: str) -> list[argparse.Action]:
+    """The options of ``command`` that take words (not numbers, not flags, not --help)."""
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [
+                a
+                for a in action.choices[command]._actions
+                if a.nargs != 0 and a.type is None and a.dest != "help"
+            ]
+    return []
+
+
+def _name(action: argparse.Action) -> str:
+    return max(action.option_strings, key=len).lstrip("-") if action.option_strings else action.dest
+
+
+WORD_CASES = [
+    pytest.param(command, action, value, needle, id=f"{command}-{_name(action)}={value[:24]!r}")
+    for command in WORD_BASE
+    for action in _word_options(command)
+    for value, needle in (
+        ()
+        if not action.option_strings
+        else (("", f"'{_name(action)}'"), (" ", f"'{_name(action)}'"))
+    )
+    + WORDS.get(_name(action), ())
+]
+
+
+def test_every_option_that_takes_words_is_declared() -> None:
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            assert set(action.choices) - set(WORD_BASE) == {"backends"}  # it takes no words
+            for name in action.choices:
+                for option in _word_options(name):
+                    assert _name(option) in WORDS, f"{name} {_name(option)}: declare its bad words"
+
+
+@pytest.mark.parametrize(("command", "action", "value", "needle"), WORD_CASES)
+def test_bad_word_is_one_line_exit_2_and_store_untouched(
+    command: str,
+    action: argparse.Action,
+    value: str,
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a default (./faqnas.db, faqnas-report-RUN) would land here
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()  # what seeding the store printed
+    before = _digest(store)
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    argv = [run.id if word == "RUN" else word for word in WORD_BASE[command]]
+    if not action.option_strings:  # the positional RUN
+        argv[1] = value
+    else:
+        argv += [max(action.option_strings, key=len), value]
+    if command in ("search", "hardware", "runs", "front", "report") and action.dest != "store":
+        argv += ["--store", str(store)]
+    if command in ("atlas", "evaluate", "inspect", "search") and action.dest != "cache":
+        argv += ["--cache", str(tmp_path / "cache.db")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err and len(err) < 1000, err
+    assert needle in err and "Got" in err, err
+    assert _digest(store) == before
+    made = {p.name for p in tmp_path.iterdir() if not p.name.startswith("cache.db")}
+    assert made == {"s.db"}  # no store, report or folder made (the metrics cache may be)
+
+
+@pytest.mark.parametrize("command", ["search", "atlas"])
+@pytest.mark.parametrize("address", ["bad::addr", "tcp://host", "nonsense://host:1"])
+def test_a_malformed_scheduler_address_never_reaches_dask(
+    command: str,
+    address: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # distributed.Client given such an address raises, then its __del__ prints a traceback
+    # ten seconds later, after our one line: the address is refused before any Client exists
+    import distributed
+
+    made: list[str] = []
+    monkeypatch.setattr(distributed, "Client", lambda address, **_: made.append(address))
+    argv = [*BASE[command], "--scheduler", address, "--cache", str(tmp_path / "c.db")]
+    code = main([*argv, "--store", str(tmp_path / "s.db")] if command == "search" else argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "'scheduler'" in err and err.count("\n") == 1, err
+    assert made == []
+    assert not (tmp_path / "s.db").exists()
 
 
 _SEEDED: list[str] = []
@@ -267,7 +421,8 @@ def test_report_without_matplotlib_writes_everything_else(
     names = {p.name for p in out.iterdir()}
     assert {"report.html", "report.md", "front.csv", "front.json"} <= names
     assert not any(n.endswith(".png") for n in names)
-    assert "matplotlib" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "pip install 'faqnas-qiskit[plots]'" in md  # as it can be copied, not &#x27;
 
 
 def test_report_markdown_escapes_html_from_data(
@@ -282,6 +437,7 @@ def test_report_markdown_escapes_html_from_data(
     assert main(["report", run_id, "--store", store, "--out", str(tmp_path / "r")]) == 0
     md = (tmp_path / "r" / "report.md").read_text()
     assert "<img" not in md and "&lt;img" in md
+    assert "&#x27;" not in md and "&quot;" not in md  # quotes need no escaping in Markdown
 
 
 def test_inspect_target_is_the_csv_column(

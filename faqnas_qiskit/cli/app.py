@@ -18,11 +18,12 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from faqnas_qiskit import __version__
+from faqnas_qiskit.cli.cluster import check_scheduler_address
 from faqnas_qiskit.cli.command import Parser, subparsers
 from faqnas_qiskit.cli.options import store_path
 from faqnas_qiskit.cli.output import pipe_safe_stdout
 from faqnas_qiskit.cli.registry import COMMANDS
-from faqnas_qiskit.errors import FaqnasError
+from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
 from faqnas_qiskit.limits import OPTION_BOUNDS
 
 __all__ = ["build_parser", "entry_point", "main"]
@@ -82,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 value = getattr(args, bound.dest, None)
                 if value is not None:
                     bound.check(value)
+            _check_words(subparsers(parser)[args.command], args)
+            if getattr(args, "scheduler", None) is not None:
+                check_scheduler_address(args.scheduler)
             if _COMMANDS[args.command].loads_torch:
                 with _interrupt_deferred():
                     import torch  # noqa: F401
@@ -104,6 +108,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+
+
+def _check_words(command: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty value of any option that takes words (``--resume ""``, ``--out ""``).
+
+    An empty value is never what was meant, and ``args.x or default`` would silently turn it
+    into the default (a new run instead of the one to resume, ``./faqnas.db``, ``iris``).
+
+    Raises:
+        ConfigError: Naming the first such option.
+    """
+    for action in command._actions:
+        if not action.option_strings or action.nargs == 0 or action.type is not None:
+            continue  # positionals, flags, numbers (OPTION_BOUNDS checks those)
+        value = getattr(args, action.dest, None)
+        for word in value if isinstance(value, list) else [value]:
+            if isinstance(word, str) and not word.strip():
+                flag = max(action.option_strings, key=len)
+                metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+                raise ConfigError(
+                    invalid(
+                        flag.lstrip("-"),
+                        "a non-empty value",
+                        word,
+                        f"Pass {flag} {metavar}, or drop {flag} (see '{command.prog} --help').",
+                        what="option",
+                    )
+                )
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from faqnas_qiskit.errors import ClusterError, ConfigError, invalid
 if TYPE_CHECKING:
     import distributed
 
-__all__ = ["dask_client", "quiet_dask"]
+__all__ = ["check_scheduler_address", "dask_client", "quiet_dask"]
 
 
 def quiet_dask() -> None:
@@ -22,6 +22,49 @@ def quiet_dask() -> None:
     names = [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
     for name in ["distributed", *names]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+_FIX = "Pass the address that 'dask scheduler' prints, e.g. --scheduler tcp://HOST:8786."
+
+
+def check_scheduler_address(address: str) -> None:
+    """Check the form of a Dask scheduler's address before any work, without connecting.
+
+    ``distributed.Client`` given a malformed address raises, and then prints a traceback from
+    its ``__del__`` ten seconds later: a second message after the one line. So the form is
+    checked here first (scheme, host and port for the TCP-like schemes); whether a scheduler
+    answers is :func:`dask_client`'s and the evaluator's business. Without dask.distributed
+    nothing is checked (the command that needs it says how to install it).
+
+    Raises:
+        ConfigError: For an empty or malformed address.
+    """
+    if not address.strip():
+        raise ConfigError(
+            invalid("scheduler", "the address of a Dask scheduler", address, _FIX, what="option")
+        )
+    try:
+        from distributed.comm.addressing import get_address_host_port, parse_address
+    except ImportError:
+        return
+    try:
+        scheme, _ = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):  # the schemes with a host:port location
+            get_address_host_port(address)
+        else:
+            from distributed.comm.registry import get_backend
+
+            get_backend(scheme)  # an unknown scheme: ValueError
+    except ValueError as exc:
+        raise ConfigError(
+            invalid(
+                "scheduler",
+                f"the address of a Dask scheduler ({exc})",
+                address,
+                _FIX,
+                what="option",
+            )
+        ) from None
 
 
 def dask_client(address: str, *, quiet: bool, timeout_s: float = 5.0) -> distributed.Client:
@@ -40,7 +83,8 @@ def dask_client(address: str, *, quiet: bool, timeout_s: float = 5.0) -> distrib
         ) from None
     if quiet:
         quiet_dask()
-    fix = "Pass the address that 'dask scheduler' prints, e.g. --scheduler tcp://HOST:8786."
+    check_scheduler_address(address)
+    fix = _FIX
     try:
         client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
     except (ValueError, TypeError) as exc:

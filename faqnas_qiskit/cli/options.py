@@ -183,7 +183,20 @@ def data_dir(args: argparse.Namespace) -> str | None:
                 invalid("data-dir", "a directory", "", "Pass --data-dir DIR.", what="option")
             )
         return None
-    return os.path.abspath(os.path.expanduser(given))
+    path = os.path.abspath(os.path.expanduser(given))
+    if args.data_dir is not None and not os.path.isdir(path):
+        # given on the command line but not there: never silently unused (a typo) or deferred
+        raise ConfigError(
+            invalid(
+                "data-dir",
+                "an existing directory",
+                args.data_dir,
+                "Pass the folder that holds the MNIST/Fashion-MNIST IDX files, or leave "
+                "--data-dir out.",
+                what="option",
+            )
+        )
+    return path
 
 
 def dataset_spec(args: argparse.Namespace) -> str:

@@ -290,9 +290,15 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _md_escape(text: str) -> str:
+    """Text for Markdown, which renders raw HTML: ``<``, ``>`` and ``&`` escaped. Quotes stay
+    (no attribute to close here), so a command shown in the report can be copied as it is."""
+    return html.escape(text, quote=False)
+
+
 def _md_text(text: str) -> str:
     """A Markdown table cell: HTML escaped, pipes kept inside the cell."""
-    return html.escape(text).replace("|", "\\|")
+    return _md_escape(text).replace("|", "\\|")
 
 
 def _md_table(rows: list[dict[str, Any]]) -> str:
@@ -389,8 +395,8 @@ def write_report(data: ReportData, out_dir: str | Path) -> dict[str, Path]:
     (out / "report.html").write_text("".join(parts), encoding="utf-8")
     written["html"] = out / "report.html"
     # Markdown renders raw HTML: text from dataset paths and column names is escaped
-    md = [f"# {html.escape(title)}\n"] + [f"- {html.escape(line)}" for line in headlines] + [""]
-    md += [f"> {html.escape(note)}\n" for note in notes]
+    md = [f"# {_md_escape(title)}\n"] + [f"- {_md_escape(line)}" for line in headlines] + [""]
+    md += [f"> {_md_escape(note)}\n" for note in notes]
     md += [f"![{caption}]({name})\n" for name, caption, _ in figures]
     for name in (
         "front",
