@@ -34,6 +34,7 @@ from faqnas_qiskit.metrics.flops import (
 )
 from faqnas_qiskit.metrics.qpu_time import DEFAULT_JOB_OVERHEAD_S
 from faqnas_qiskit.metrics.records import ArchitectureMetrics
+from faqnas_qiskit.metrics.targets import _check_level, _check_seed, _normalise
 from faqnas_qiskit.metrics.transpiled import (
     AER_TARGET,
     DEFAULT_AER_OPTIMIZATION_LEVEL,
@@ -42,9 +43,6 @@ from faqnas_qiskit.metrics.transpiled import (
     DEFAULT_TARGET,
     TargetInfo,
     TranspiledMetrics,
-    _check_level,
-    _check_seed,
-    _normalise,
     transpiled_metrics,
 )
 from faqnas_qiskit.space import Genome

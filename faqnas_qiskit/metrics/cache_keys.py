@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from faqnas_qiskit import __version__
-from faqnas_qiskit.metrics.transpiled import AER_TARGET, _normalise
+from faqnas_qiskit.metrics.targets import AER_TARGET, _normalise
 
 __all__ = [
     "CACHE_ENV",

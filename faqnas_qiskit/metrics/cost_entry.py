@@ -18,15 +18,13 @@ from typing import Any
 from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.metrics.cache_keys import _COLUMNS
 from faqnas_qiskit.metrics.flops import quantum_flops_formula
-from faqnas_qiskit.metrics.qpu_time import DEFAULT_JOB_OVERHEAD_S, DEFAULT_REP_DELAY_S
-from faqnas_qiskit.metrics.transpiled import (
-    CircuitCounts,
-    TargetInfo,
-    TranspiledMetrics,
-    _check_level,
-    _check_seed,
+from faqnas_qiskit.metrics.qpu_time import (
+    DEFAULT_JOB_OVERHEAD_S,
+    DEFAULT_REP_DELAY_S,
     job_qpu_seconds,
 )
+from faqnas_qiskit.metrics.targets import CircuitCounts, TargetInfo, _check_level, _check_seed
+from faqnas_qiskit.metrics.transpiled import TranspiledMetrics
 from faqnas_qiskit.space import Genome
 
 __all__ = ["CostEntry", "compute_entry", "entry_from_dict"]

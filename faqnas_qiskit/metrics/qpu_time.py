@@ -27,6 +27,8 @@ the circuit length here is the transpiled circuit's duration plus its readout (t
 Not modelled: error suppression and mitigation (twirling, TREX, ZNE, PEA, PEC add circuits and
 executions; the page warns that they raise usage) and sub-job splitting. With
 ``resilience_level=0`` and no twirling this is the page's baseline.
+
+:func:`job_qpu_seconds` applies the formula to a transpiled circuit's schedule on a target.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "DEFAULT_REP_DELAY_S",
     "USAGE_SOURCE",
     "estimator_executions",
+    "job_qpu_seconds",
     "predicted_qpu_seconds",
 ]
 
@@ -135,3 +138,37 @@ def predicted_qpu_seconds(
             )
     executions = estimator_executions(samples, shots)
     return overhead_s + (rep_delay_s + init_s + duration_s + measure_s) * executions
+
+
+def job_qpu_seconds(
+    duration_s: float | None,
+    *,
+    init_s: float,
+    measure_s: float,
+    target_rep_delay_s: float | None,
+    rep_delay_range_s: tuple[float, float] | None,
+    shots: int,
+    samples: int,
+    rep_delay_s: float | None,
+    overhead_s: float,
+    init_qubits: bool,
+) -> float | None:
+    """Predicted QPU seconds of one job from a circuit's schedule on a target (None untimed).
+
+    The one place the schedule becomes a prediction, for freshly transpiled circuits and for
+    the machine cache's rows alike (they must agree exactly). ``rep_delay_s`` None takes the
+    target's delay, or ``DEFAULT_REP_DELAY_S`` when the target has none.
+    """
+    if duration_s is None:
+        return None
+    delay = target_rep_delay_s if rep_delay_s is None else rep_delay_s
+    return predicted_qpu_seconds(
+        duration_s,
+        samples=samples,
+        shots=shots,
+        rep_delay_s=DEFAULT_REP_DELAY_S if delay is None else delay,
+        init_s=init_s if init_qubits else 0.0,
+        measure_s=measure_s,
+        overhead_s=overhead_s,
+        rep_delay_range_s=rep_delay_range_s,
+    )
