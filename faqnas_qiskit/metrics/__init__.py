@@ -20,13 +20,10 @@ The machine's cost atlas (a SQLite file shared by every store and process)::
 from faqnas_qiskit.metrics.architecture import (
     FORMULA_PROBES,
     MetricsCache,
-    MetricsFunction,
-    MetricsRecipe,
     MetricsSettings,
     architecture_metrics,
     flops_and_params,
     flops_formulas_hold,
-    metrics_function,
 )
 from faqnas_qiskit.metrics.atlas import (
     AtlasReport,
@@ -61,6 +58,7 @@ from faqnas_qiskit.metrics.flops import (
     training_flops_formula,
     training_flops_per_sample,
 )
+from faqnas_qiskit.metrics.metrics_function import MetricsFunction, MetricsRecipe, metrics_function
 from faqnas_qiskit.metrics.qpu_time import (
     DEFAULT_JOB_OVERHEAD_S,
     DEFAULT_REP_DELAY_S,

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
     from multiprocessing.queues import Queue
 
-    from faqnas_qiskit.metrics.architecture import MetricsRecipe
+    from faqnas_qiskit.metrics.metrics_function import MetricsRecipe
 
 __all__ = ["BackgroundMetrics", "exit_with_parent", "usable_cores"]
 
