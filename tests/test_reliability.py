@@ -540,6 +540,40 @@ def test_a_saved_account_named_must_exist(
     assert "'nosuch'" in err and "'account'" in err and err.count("\n") == 1
 
 
+def test_a_token_without_network_is_one_line_that_names_the_network(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    import qiskit_ibm_runtime
+
+    class Offline:  # what QiskitRuntimeService does without a network: warn, then fail
+        def __init__(self, **_: object) -> None:
+            logging.getLogger("qiskit_ibm_runtime.qiskit_runtime_service").warning(
+                "Loading account with the given token. A saved account will not be used."
+            )
+            raise ConnectionError("Max retries exceeded: Temporary failure in name resolution")
+
+    monkeypatch.setattr(qiskit_ibm_runtime, "QiskitRuntimeService", Offline)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "planted-token-5f3a")
+    store = tmp_path / "s.db"
+    store.write_bytes(Path(_seeded_store()).read_bytes())
+    capsys.readouterr()
+    with ResultsStore(store) as db:
+        (run,) = db.list_runs()
+    before = _digest(store)
+    code = main(["hardware", run.id, "--backend", "ibm_fez", "--dry-run", "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "network" in err and "planted-token-5f3a" not in err
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert _digest(store) == before
+
+
 def test_profile_limits_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "huge.toml"
     profile.write_text('adapter = "fake"\nbackend = "fake_fez"\n[limits]\nmax_qubits = 100000\n')
