@@ -35,8 +35,8 @@ from faqnas_qiskit.metrics.atlas import (
     build_atlas_report,
     fill_atlas,
     rank_correlations,
-    write_atlas_report,
 )
+from faqnas_qiskit.metrics.atlas_files import write_atlas_report
 from faqnas_qiskit.metrics.background import BackgroundMetrics
 from faqnas_qiskit.metrics.cache import (
     CACHE_ENV,
