@@ -12,31 +12,48 @@ from faqnas_qiskit.errors import ConfigError, DataError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.limits import check_repeats
 from faqnas_qiskit.space import Genome, SearchSpace
+from faqnas_qiskit.store import TextEnum
 
 __all__ = [
     "OBJECTIVES",
     "STRATEGIES",
     "WORST",
+    "Objective",
     "SearchConfig",
     "objective_values",
     "parse_objectives",
 ]
 
 STRATEGIES: tuple[str, ...] = ("nsga2", "surrogate", "random", "exhaustive")
+
+
+class Objective(TextEnum):
+    """An objective's name, as the user types it and the run's stored config holds it."""
+
+    FLOPS = "flops"
+    TOTAL_FLOPS = "total_flops"
+    ERROR = "error"
+    PARAMS = "params"
+    TWO_QUBIT_GATES = "2q"
+    QPU_SECONDS = "qpu"
+
+
 # name -> what it minimises
-OBJECTIVES: dict[str, str] = {
-    "flops": "quantum FLOPs F_Q per sample",
-    "total_flops": "quantum plus classical FLOPs F_Q + F_C per sample",
-    "error": "1 - mean validation accuracy over the repeats",
-    "params": "effective trainable parameters (classical + quantum weights that can train)",
-    "2q": "two-qubit gates after transpilation for the target",
-    "qpu": "predicted QPU seconds on the target",
+OBJECTIVES: dict[Objective, str] = {
+    Objective.FLOPS: "quantum FLOPs F_Q per sample",
+    Objective.TOTAL_FLOPS: "quantum plus classical FLOPs F_Q + F_C per sample",
+    Objective.ERROR: "1 - mean validation accuracy over the repeats",
+    Objective.PARAMS: (
+        "effective trainable parameters (classical + quantum weights that can train)"
+    ),
+    Objective.TWO_QUBIT_GATES: "two-qubit gates after transpilation for the target",
+    Objective.QPU_SECONDS: "predicted QPU seconds on the target",
 }
 WORST = 1e30  # objective value of a failed candidate: worse than anything real
 MAX_EXHAUSTIVE = 20000
 
 
-def parse_objectives(text: str) -> tuple[str, ...]:
+def parse_objectives(text: str) -> tuple[Objective, ...]:
     """``"flops,error"`` -> ``("flops", "error")``.
 
     Raises:
@@ -55,7 +72,7 @@ def parse_objectives(text: str) -> tuple[str, ...]:
             raise ConfigError(
                 invalid("objectives", rule, text, f"{name!r} is unknown. {fix}", what="option")
             )
-    return names
+    return tuple(Objective(name) for name in names)
 
 
 def objective_values(
@@ -78,19 +95,19 @@ def objective_values(
         return tuple(WORST for _ in objectives)
     out = []
     for name in objectives:
-        if name == "error":
+        if name == Objective.ERROR:
             accuracy = record["val_accuracy"] if val_accuracy is None else val_accuracy
             out.append(1.0 - float(accuracy))
-        elif name == "flops":
+        elif name == Objective.FLOPS:
             out.append(float(metrics["quantum_flops"]))
-        elif name == "total_flops":
+        elif name == Objective.TOTAL_FLOPS:
             out.append(float(metrics["quantum_flops"]) + float(metrics["classical_flops"]))
-        elif name == "params":
+        elif name == Objective.PARAMS:
             effective = record.get("params_quantum_effective")
             if effective is None:  # records stored before the dead-weight analysis
                 effective = effective_weights(Genome.parse(str(record["genome"])))
             out.append(float(record["params_classical"] + effective))
-        elif name == "2q":
+        elif name == Objective.TWO_QUBIT_GATES:
             out.append(float(metrics["transpiled"]["two_qubit_gates"]))
         else:
             out.append(float(metrics["transpiled"]["predicted_qpu_s"]))
@@ -122,7 +139,8 @@ class SearchConfig:
     Attributes:
         dataset: Dataset spec (``iris``, ``mnist``, ``csv:PATH``...).
         seed: Run seed: data split, the algorithm's generator, per-candidate seeds.
-        objectives: Objective names, all minimised (see :data:`OBJECTIVES`).
+        objectives: Objective names, all minimised (see :data:`OBJECTIVES`); strings are kept
+            as :class:`Objective` members.
         strategy: ``nsga2`` (the paper's), ``surrogate`` (NSGA-II whose offspring are
             pre-screened by a model of accuracy, ``search/surrogate.py``), ``random`` (same
             budget) or ``exhaustive``.
@@ -180,7 +198,8 @@ class SearchConfig:
     population_batching: bool = False
 
     def __post_init__(self) -> None:
-        parse_objectives(",".join(self.objectives))
+        # user input and stored configs hold strings: keep the members
+        object.__setattr__(self, "objectives", parse_objectives(",".join(self.objectives)))
         check_repeats(self.repeats)
         if self.exclude_dead and not any(has_live_weights(g) for g in self.space.networks()):
             raise ConfigError(
@@ -292,7 +311,7 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored with the run."""
         out = asdict(self)
-        out["objectives"] = list(self.objectives)
+        out["objectives"] = [str(name) for name in self.objectives]
         out["space"] = {name: list(getattr(self.space, name)) for name in _SPACE_FIELDS}
         out["training"] = self.training.to_dict()
         return out

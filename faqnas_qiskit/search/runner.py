@@ -22,7 +22,7 @@ from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.evaluation.population import PopulationMember, population_groups
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, Evaluator
-from faqnas_qiskit.search.config import SearchConfig, objective_values
+from faqnas_qiskit.search.config import Objective, SearchConfig, objective_values
 from faqnas_qiskit.search.metrics_overlap import GenerationMetrics
 from faqnas_qiskit.search.metrics_provider import MetricsProvider
 from faqnas_qiskit.search.operators import (
@@ -257,11 +257,11 @@ class SearchRunner:
         provider (a lookup with a warm cost atlas; otherwise one metrics computation per
         screened network, kept like any other).
         """
-        costs = [name for name in config.objectives if name != "error"]
+        costs = [name for name in config.objectives if name != Objective.ERROR]
         if not costs:
             return None
         (name,) = costs  # SearchConfig allows one cost objective with this strategy
-        if name == "flops":
+        if name == Objective.FLOPS:
             from faqnas_qiskit.metrics import quantum_flops_formula
 
             return lambda genome: float(quantum_flops_formula(genome))
@@ -282,7 +282,7 @@ class SearchRunner:
     def _cost_range(config: SearchConfig) -> tuple[float, float] | None:
         """log10 of the least and greatest F_Q in the space when F_Q is the cost, else None
         (the screen then scales the cost over what it has seen)."""
-        if "flops" not in config.objectives:
+        if Objective.FLOPS not in config.objectives:
             return None
         from faqnas_qiskit.metrics import quantum_flops_formula
 
@@ -319,8 +319,10 @@ class SearchRunner:
     @staticmethod
     def _observed(config: SearchConfig, state: _RunState) -> list[tuple[Genome, float, float]]:
         """``(genome, cost, error)`` of every successful candidate so far, in evaluation order."""
-        error = config.objectives.index("error")
-        cost = next((i for i, name in enumerate(config.objectives) if name != "error"), None)
+        error = config.objectives.index(Objective.ERROR)
+        cost = next(
+            (i for i, name in enumerate(config.objectives) if name != Objective.ERROR), None
+        )
         return [
             (Genome.parse(c.key), 0.0 if cost is None else c.objectives[cost], c.objectives[error])
             for c in state.archive.values()
