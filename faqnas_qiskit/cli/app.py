@@ -179,8 +179,13 @@ def entry_point() -> NoReturn:
         print("faqnas: interrupted", file=sys.stderr)
         code = 130
     if code == 130:
-        # interrupted: the one line is said; what libraries' exit handlers print while they
-        # tear down half-started work (a Dask cluster interrupted while it starts) is not ours
+        # interrupted: the one line is said and the exit status is decided. A SIGINT that
+        # arrives while libraries tear down half-started work (a Dask cluster interrupted while
+        # it starts) must not turn it into a death by signal (status -2, seen under load), so
+        # it is ignored from here on: SIG_IGN, unlike a Python handler, survives the
+        # interpreter's finalisation, which resets Python handlers to the default action
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # what the libraries' exit handlers print while they tear down is not ours
         sys.stderr.flush()
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stderr.fileno())

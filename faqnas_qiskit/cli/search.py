@@ -37,6 +37,13 @@ RESUME_MAY_CHANGE = (
 """Options of ``faqnas search`` that may differ on ``--resume``: where and how it runs, not
 what it computes."""
 
+_MAY_CHANGE_TEXT = ", ".join(
+    "--" + o.replace("_", "-")
+    for o in RESUME_MAY_CHANGE
+    if o not in ("json", "store", "debug", "resume")
+)
+"""The options a user may change on ``--resume``, as the help and the refusal name them."""
+
 
 def _add_arguments(search: argparse.ArgumentParser) -> None:
     add_store_option(search)
@@ -44,8 +51,8 @@ def _add_arguments(search: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="RUN",
         help=(
-            "continue an interrupted run with its stored settings (only --workers, --scheduler "
-            "and --threads may change)"
+            "continue an interrupted run with its stored settings (only "
+            f"{_MAY_CHANGE_TEXT} may change)"
         ),
     )
     algo = search.add_argument_group("search (defaults: the FAQNAS paper's)")
@@ -228,7 +235,7 @@ def _check_resume_options(args: argparse.Namespace, stored: SearchConfig) -> Non
                 "given without options that change what the run computes",
                 f"{', '.join(clashes)} with --resume",
                 "A run resumes with its stored settings: drop them, or start a new search "
-                f"with them. Only {', '.join('--' + o for o in RESUME_MAY_CHANGE[:3])} may "
+                f"with them. Only {_MAY_CHANGE_TEXT} may "
                 "change.",
                 what="option",
             )
