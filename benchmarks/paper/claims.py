@@ -86,7 +86,7 @@ def find_runs(store: ResultsStore) -> dict[RunKey, str]:
     for row in store.list_runs():  # oldest first: later runs replace earlier ones
         if row.status != "finished":
             continue
-        config = SearchConfig.from_dict(row.config)
+        config = row.config_as(SearchConfig)
         budget = budget_of(config)
         kind = next((k for k, v in KINDS.items() if v == tuple(config.objectives)), None)
         if budget is None or kind is None or config.strategy != "nsga2":

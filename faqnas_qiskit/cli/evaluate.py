@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faqnas_qiskit.cli.command import Command
 from faqnas_qiskit.cli.options import (
@@ -19,6 +19,9 @@ from faqnas_qiskit.cli.options import (
 )
 from faqnas_qiskit.cli.output import print_json
 from faqnas_qiskit.limits import check_repeats
+
+if TYPE_CHECKING:  # the command loads the metrics when it runs, not at --help
+    from faqnas_qiskit.metrics import ArchitectureMetrics
 
 __all__ = ["COMMAND"]
 
@@ -55,24 +58,21 @@ def _run(args: argparse.Namespace) -> int:
         target=args.target,
         max_train=args.max_train,
     )
-    metrics: dict[str, Any] = {}
+    computed: ArchitectureMetrics | None = None
     if not args.no_metrics:
-        metrics = (
-            metrics_cache(args)
-            .metrics(
-                genome,
-                dataset.n_features,
-                dataset.n_classes,
-                n_train=int(dataset.x_train.shape[0]),
-                epochs=config.epochs,
-                target=args.ibm_target,
-                optimization_level=args.optimization_level,
-                seed_transpiler=args.seed_transpiler,
-                shots=args.shots,
-                samples=int(dataset.x_test.shape[0]),
-            )
-            .to_dict()
+        computed = metrics_cache(args).metrics(
+            genome,
+            dataset.n_features,
+            dataset.n_classes,
+            n_train=int(dataset.x_train.shape[0]),
+            epochs=config.epochs,
+            target=args.ibm_target,
+            optimization_level=args.optimization_level,
+            seed_transpiler=args.seed_transpiler,
+            shots=args.shots,
+            samples=int(dataset.x_test.shape[0]),
         )
+    metrics: dict[str, Any] = {} if computed is None else computed.to_dict()
     results = evaluate_repeats(
         genome, dataset, config, seed=args.seed, repeats=range(args.repeats), metrics=metrics
     )
@@ -127,18 +127,18 @@ def _run(args: argparse.Namespace) -> int:
         f"  parameters {record.params_classical} classical, {record.params_quantum} quantum, "
         f"{effective} of them effective{dead}"
     )
-    if metrics:
-        ibm = metrics["transpiled"]
-        total = metrics["quantum_flops"] + metrics["classical_flops"]
+    if computed is not None:
+        ibm = computed.transpiled
         print(
-            f"  FLOPs      quantum {metrics['quantum_flops']:,}, classical "
-            f"{metrics['classical_flops']:,}, total {total:,} per sample; "
-            f"training {metrics['training_flops']:,}"
+            f"  FLOPs      quantum {computed.quantum_flops:,}, classical "
+            f"{computed.classical_flops:,}, total "
+            f"{computed.quantum_flops + computed.classical_flops:,} per sample; "
+            f"training {computed.training_flops:,}"
         )
         print(
-            f"  {ibm['target']:<10s} {ibm['two_qubit_gates']} two-qubit gates, "
-            f"depth {ibm['depth']}; "
-            f"{ibm['predicted_qpu_s']:.2f} QPU s predicted for the test split at {args.shots} shots"
+            f"  {ibm.target:<10s} {ibm.two_qubit_gates} two-qubit gates, "
+            f"depth {ibm.depth}; "
+            f"{ibm.predicted_qpu_s:.2f} QPU s predicted for the test split at {args.shots} shots"
         )
     wall = sum(r.wall_time_s for r in records)
     print(

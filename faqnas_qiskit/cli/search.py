@@ -260,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
         store = ResultsStore(path, create=False)
         try:
             run = store.get_run(args.resume)
-            config = SearchConfig.from_dict(run.config)
+            config = run.config_as(SearchConfig)
             if args.dataset is not None and dataset_spec(args) != config.dataset:
                 raise ConfigError(
                     f"The run to resume must belong to the dataset given. Got run {run.id!r} of "

@@ -214,11 +214,10 @@ def _planned(
     if row is None or row.status == HardwareJobStatus.PLANNED:
         return PlannedArchitecture(action=Action.SUBMIT, planned_before=row is not None, **base)
     if row.status == HardwareJobStatus.DONE:
-        assert row.result is not None
         return PlannedArchitecture(
             action=Action.STORED,
             job_id=row.job_id,
-            stored_record=HardwareRecord.from_dict(row.result),
+            stored_record=row.result_as(HardwareRecord),
             **base,
         )
     if row.status == HardwareJobStatus.FAILED and not request.retry_failed:

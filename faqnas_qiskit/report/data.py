@@ -24,7 +24,7 @@ from faqnas_qiskit.report.analysis import (
 )
 from faqnas_qiskit.search import VarianceSummary, load_run, non_dominated
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import HardwareJobRow, HardwareJobStatus, ResultsStore
+from faqnas_qiskit.store import HardwareJobRow, HardwareJobStatus, ResultsStore, present
 
 __all__ = [
     "CandidateRow",
@@ -121,25 +121,26 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
     front_keys = {c.key for c in front}
     rows = []
     for c in candidates:
-        if c.val is None or c.test is None or c.evaluation.record is None:
+        record, costs = c.evaluation.fields, c.evaluation.costs
+        if c.val is None or c.test is None or record is None:
             continue
-        record, metrics = c.evaluation.record, c.evaluation.metrics
-        effective = record.get("params_quantum_effective")
+        effective = record.params_quantum_effective
         if effective is None:  # records stored before the dead-weight analysis
             effective = effective_weights(Genome.parse(c.key))
-        transpiled = metrics.get("transpiled") or {}
+        transpiled = costs.transpiled
         rows.append(
             CandidateRow(
                 key=c.key,
                 generation=first_generation.get(c.key, 0),
                 val_accuracy=c.val.mean,
                 test_accuracy=c.test.mean,
-                quantum_flops=float(metrics.get("quantum_flops", 0.0)),
-                classical_flops=metrics.get("classical_flops"),
-                params=int(record["params_classical"]) + int(record["params_quantum"]),
-                two_qubit_gates=transpiled.get("two_qubit_gates"),
-                predicted_qpu_s=transpiled.get("predicted_qpu_s"),
-                train_time_s=float(record["train_time_s"]),
+                quantum_flops=float(costs.quantum_flops or 0.0),
+                classical_flops=costs.classical_flops,
+                params=present(record.params_classical, "params_classical")
+                + present(record.params_quantum, "params_quantum"),
+                two_qubit_gates=None if transpiled is None else transpiled.two_qubit_gates,
+                predicted_qpu_s=None if transpiled is None else transpiled.predicted_qpu_s,
+                train_time_s=float(present(record.train_time_s, "train_time_s")),
                 on_front=c.key in front_keys,
                 val_sd=c.val.sd,
                 test_sd=c.test.sd,
@@ -156,19 +157,21 @@ def snapshot(store: ResultsStore, run_id: str, n_val: int = 0) -> RunSnapshot:
             latest[(job.key, job.backend)] = job
     hardware = []
     for job in sorted(latest.values(), key=lambda j: j.id):
-        r = job.result
+        r = job.summary
         assert r is not None
         hardware.append(
             HardwareRow(
                 key=job.key,
                 profile=job.backend,
-                adapter=str(r.get("adapter", "")),
-                shots=int(r["shots"]),
-                accuracy=float(r["accuracy"]),
-                simulator_accuracy=float(r["simulator_accuracy"]),
-                predicted_qpu_s=r.get("predicted_qpu_s"),
-                measured_qpu_s=float(r.get("measured_qpu_s") or 0.0),
-                two_qubit_gates=int(r["two_qubit_gates"]),
+                adapter=r.adapter or "",
+                shots=present(r.shots, "shots", "hardware result"),
+                accuracy=float(present(r.accuracy, "accuracy", "hardware result")),
+                simulator_accuracy=float(
+                    present(r.simulator_accuracy, "simulator_accuracy", "hardware result")
+                ),
+                predicted_qpu_s=r.predicted_qpu_s,
+                measured_qpu_s=float(r.measured_qpu_s or 0.0),
+                two_qubit_gates=present(r.two_qubit_gates, "two_qubit_gates", "hardware result"),
             )
         )
     return RunSnapshot(

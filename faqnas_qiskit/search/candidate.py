@@ -15,7 +15,7 @@ from faqnas_qiskit.evaluation import TrainingConfig, evaluate_repeats
 from faqnas_qiskit.evaluation.batched import RepeatResult
 from faqnas_qiskit.evaluation.population import PopulationMember, evaluate_population
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import FailureKind
+from faqnas_qiskit.store import FailureKind, encode
 
 __all__ = [
     "CandidateOutcome",
@@ -179,7 +179,7 @@ def _outcome(
         task.seed,
         tuple(
             RepeatOutcome(
-                r.repeat, None if r.record is None else r.record.to_dict(), r.error, r.weights
+                r.repeat, None if r.record is None else encode(r.record), r.error, r.weights
             )
             for r in results
         ),

@@ -12,7 +12,7 @@ from faqnas_qiskit.errors import ConfigError, DataError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
 from faqnas_qiskit.limits import check_repeats
 from faqnas_qiskit.space import Genome, SearchSpace
-from faqnas_qiskit.store import TextEnum
+from faqnas_qiskit.store import CostFields, EvaluationFields, TextEnum, present
 
 __all__ = [
     "OBJECTIVES",
@@ -77,8 +77,8 @@ def parse_objectives(text: str) -> tuple[Objective, ...]:
 
 def objective_values(
     objectives: tuple[str, ...],
-    record: Mapping[str, Any] | None,
-    metrics: Mapping[str, Any],
+    record: EvaluationFields | Mapping[str, Any] | None,
+    metrics: CostFields | Mapping[str, Any],
     *,
     val_accuracy: float | None = None,
 ) -> tuple[float, ...]:
@@ -86,31 +86,42 @@ def objective_values(
 
     Args:
         objectives: Objective names.
-        record: Repeat 0's EvaluationRecord (JSON form), or None for a failure.
-        metrics: The architecture's cost metrics (JSON form).
+        record: Repeat 0's EvaluationRecord as the store reads it (or its JSON form), or None
+            for a failure.
+        metrics: The architecture's cost metrics as the store reads them (or their JSON form).
         val_accuracy: The mean validation accuracy over the candidate's repeats (default:
             repeat 0's).
+
+    Raises:
+        StoreError: When an objective needs a field the record or the metrics lack.
     """
     if record is None:
         return tuple(WORST for _ in objectives)
+    fields = record if isinstance(record, EvaluationFields) else EvaluationFields.read(record)
+    costs = metrics if isinstance(metrics, CostFields) else CostFields.read(metrics)
     out = []
     for name in objectives:
         if name == Objective.ERROR:
-            accuracy = record["val_accuracy"] if val_accuracy is None else val_accuracy
-            out.append(1.0 - float(accuracy))
+            if val_accuracy is None:
+                val_accuracy = present(fields.val_accuracy, "val_accuracy")
+            out.append(1.0 - float(val_accuracy))
         elif name == Objective.FLOPS:
-            out.append(float(metrics["quantum_flops"]))
+            out.append(float(present(costs.quantum_flops, "quantum_flops", "metrics")))
         elif name == Objective.TOTAL_FLOPS:
-            out.append(float(metrics["quantum_flops"]) + float(metrics["classical_flops"]))
+            out.append(float(present(costs.total_flops, "classical_flops", "metrics")))
         elif name == Objective.PARAMS:
-            effective = record.get("params_quantum_effective")
+            effective = fields.params_quantum_effective
             if effective is None:  # records stored before the dead-weight analysis
-                effective = effective_weights(Genome.parse(str(record["genome"])))
-            out.append(float(record["params_classical"] + effective))
-        elif name == Objective.TWO_QUBIT_GATES:
-            out.append(float(metrics["transpiled"]["two_qubit_gates"]))
+                effective = effective_weights(Genome.parse(present(fields.genome, "genome")))
+            out.append(float(present(fields.params_classical, "params_classical") + effective))
         else:
-            out.append(float(metrics["transpiled"]["predicted_qpu_s"]))
+            transpiled = present(costs.transpiled, "transpiled", "metrics")
+            if name == Objective.TWO_QUBIT_GATES:
+                gates = present(transpiled.two_qubit_gates, "two_qubit_gates", "metrics")
+                out.append(float(gates))
+            else:
+                seconds = present(transpiled.predicted_qpu_s, "predicted_qpu_s", "metrics")
+                out.append(float(seconds))
     return tuple(out)
 
 

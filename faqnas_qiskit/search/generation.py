@@ -264,9 +264,7 @@ class _GenerationEvaluation:
         front = self._front(list(state.archive.values()))
         ok = [c for c in state.archive.values() if c.ok]
         best = max((c.val.mean for c in ok if c.val is not None), default=None)
-        lowest = min(
-            (float(c.evaluation.metrics.get("quantum_flops", np.inf)) for c in ok), default=None
-        )
+        lowest = min((float(_or_inf(c.evaluation.costs.quantum_flops)) for c in ok), default=None)
         summary = state.summaries[-1]
         summary = GenerationSummary(
             generation=summary.generation,
@@ -295,3 +293,8 @@ class _GenerationEvaluation:
         )
         self.observer.generation_finished(summary)
         return front
+
+
+def _or_inf(flops: float | None) -> float:
+    """F_Q of a candidate, infinite when its metrics do not hold it (it is then never lowest)."""
+    return np.inf if flops is None else flops

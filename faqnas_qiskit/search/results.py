@@ -16,7 +16,14 @@ from faqnas_qiskit.evaluation import AccuracyStats, variance_share, variance_ver
 from faqnas_qiskit.search.config import SearchConfig, objective_values
 from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import INFRASTRUCTURE_PREFIX, FailureKind, StoredEvaluation, StoredRepeat
+from faqnas_qiskit.store import (
+    INFRASTRUCTURE_PREFIX,
+    EvaluationFields,
+    FailureKind,
+    StoredEvaluation,
+    StoredRepeat,
+    present,
+)
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",
@@ -94,18 +101,18 @@ def score(stored: StoredEvaluation, config: SearchConfig) -> Candidate:
     A candidate fails when one of those repeats failed or is missing; its objectives are then
     WORST. Otherwise ``error`` is the mean validation accuracy over the repeats.
     """
-    records: list[dict[str, Any]] = []
+    records: list[EvaluationFields] = []
     for r in range(config.repeats):
         row = stored.repeat(r)
-        if row is None or not row.ok or row.record is None:
+        if row is None or not row.ok or row.fields is None:
             error = "repeat not stored" if row is None else row.error
-            failed = objective_values(config.objectives, None, stored.metrics)
+            failed = objective_values(config.objectives, None, stored.costs)
             return Candidate(stored.key, stored, failed, error=error or "failed")
-        records.append(row.record)
-    val = AccuracyStats.of([float(r["val_accuracy"]) for r in records])
-    test = AccuracyStats.of([float(r["test_accuracy"]) for r in records])
+        records.append(row.fields)
+    val = AccuracyStats.of([float(present(r.val_accuracy, "val_accuracy")) for r in records])
+    test = AccuracyStats.of([float(present(r.test_accuracy, "test_accuracy")) for r in records])
     objectives = objective_values(
-        config.objectives, records[0], stored.metrics, val_accuracy=val.mean
+        config.objectives, records[0], stored.costs, val_accuracy=val.mean
     )
     return Candidate(stored.key, stored, objectives, val, test)
 
@@ -119,14 +126,12 @@ def front_rows(front: Sequence[Candidate]) -> list[dict[str, Any]]:
     """
     rows = []
     for c in front:
-        record = c.evaluation.record or {}
-        metrics = c.evaluation.metrics
-        transpiled = metrics.get("transpiled", {}) or {}
-        effective = record.get("params_quantum_effective")
+        record, costs = c.evaluation.fields, c.evaluation.costs
+        effective = None if record is None else record.params_quantum_effective
         if effective is None:
             effective = effective_weights(Genome.parse(c.key))
-        quantum = metrics.get("quantum_flops")
-        classical = metrics.get("classical_flops")
+        params_classical = None if record is None else record.params_classical
+        transpiled = costs.transpiled
         val, test = c.val, c.test
         rows.append(
             {
@@ -144,17 +149,15 @@ def front_rows(front: Sequence[Candidate]) -> list[dict[str, Any]]:
                 ),
                 "test_repeats": None if test is None else list(test.values),
                 "repeats": 0 if val is None else val.n,
-                "quantum_flops": quantum,
-                "classical_flops": classical,
-                "total_flops": (
-                    None if quantum is None or classical is None else quantum + classical
-                ),
-                "params": record.get("params_classical", 0) + effective,
-                "params_quantum": record.get("params_quantum"),
+                "quantum_flops": costs.quantum_flops,
+                "classical_flops": costs.classical_flops,
+                "total_flops": costs.total_flops,
+                "params": (params_classical or 0) + effective,
+                "params_quantum": None if record is None else record.params_quantum,
                 "params_quantum_effective": effective,
                 "dead_quantum_layer": effective == 0,
-                "two_qubit_gates": transpiled.get("two_qubit_gates"),
-                "predicted_qpu_s": transpiled.get("predicted_qpu_s"),
+                "two_qubit_gates": None if transpiled is None else transpiled.two_qubit_gates,
+                "predicted_qpu_s": None if transpiled is None else transpiled.predicted_qpu_s,
             }
         )
     return rows

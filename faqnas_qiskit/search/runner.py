@@ -36,7 +36,7 @@ from faqnas_qiskit.search.results import SearchResult, VarianceSummary
 from faqnas_qiskit.search.runs import package_versions
 from faqnas_qiskit.search.surrogate import POOL_FACTOR, Screen, initial_design
 from faqnas_qiskit.space import Genome
-from faqnas_qiskit.store import ResultsStore, RunStatus
+from faqnas_qiskit.store import CostFields, EvaluationFields, ResultsStore, RunStatus
 
 __all__ = ["SearchObserver", "SearchRunner"]
 
@@ -93,7 +93,7 @@ class SearchRunner(_GenerationEvaluation):
     def resume(self, run_id: str) -> SearchResult:
         """Continue a stored run (replaying it; stored evaluations are not retrained)."""
         run = self.store.get_run(run_id)
-        config = SearchConfig.from_dict(run.config)
+        config = run.config_as(SearchConfig)
         self.store.set_run_status(run_id, RunStatus.RUNNING)
         return self._execute(run_id, config, resumed=True)
 
@@ -231,13 +231,13 @@ class SearchRunner(_GenerationEvaluation):
         objectives = (name,)
 
         def cost(genome: Genome) -> float:
-            metrics = self.metrics(genome)
-            record = {
-                "params_classical": metrics["params_classical"],
-                "params_quantum_effective": effective_weights(genome),
-                "val_accuracy": 0.0,
-            }
-            return objective_values(objectives, record, metrics)[0]
+            costs = CostFields.read(self.metrics(genome))
+            record = EvaluationFields(
+                params_classical=costs.params_classical,
+                params_quantum_effective=effective_weights(genome),
+                val_accuracy=0.0,
+            )
+            return objective_values(objectives, record, costs)[0]
 
         return cost
 

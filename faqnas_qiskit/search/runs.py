@@ -59,7 +59,7 @@ def load_run(
         StoreError: If the run does not exist.
     """
     run = store.get_run(run_id)
-    config = SearchConfig.from_dict(run.config)
+    config = run.config_as(SearchConfig)
     training = training_key(config)
     keys: dict[str, None] = {}
     for generation in store.generations(run.id):

@@ -8,8 +8,10 @@ moment the job is accepted (``submitted``) and ends ``done`` (its HardwareRecord
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from faqnas_qiskit.store.codec import Encodable, encode
 from faqnas_qiskit.store.rows import HardwareJobRow, canonical_json, hardware_row
 from faqnas_qiskit.store.schema import LEGACY_SAMPLES, Database
 from faqnas_qiskit.store.states import HardwareJobStatus
@@ -87,9 +89,14 @@ class HardwareJobStore(Database):
             )
 
     def finish_hardware_job(
-        self, job_row_id: int, *, result: dict[str, Any] | None, error: str | None
+        self,
+        job_row_id: int,
+        *,
+        result: Encodable | Mapping[str, Any] | None,
+        error: str | None,
     ) -> None:
-        """Record the outcome: ``done`` with a result, or ``failed`` with an error."""
+        """Record the outcome: ``done`` with a result (a ``HardwareRecord``, stored as its
+        ``to_dict()``, or that form), or ``failed`` with an error."""
         status = HardwareJobStatus.DONE if result is not None else HardwareJobStatus.FAILED
         with self._transaction():
             self._db.execute(
@@ -97,7 +104,7 @@ class HardwareJobStore(Database):
                 "WHERE id = ?",
                 (
                     status.value,
-                    None if result is None else canonical_json(result),
+                    None if result is None else canonical_json(encode(result)),
                     error,
                     time.time(),
                     job_row_id,

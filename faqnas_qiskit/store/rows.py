@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
+from faqnas_qiskit.store.codec import (
+    CostFields,
+    Decodable,
+    Encodable,
+    EvaluationFields,
+    HardwareResultFields,
+    decode,
+)
+from faqnas_qiskit.store.schema import StoreError
 from faqnas_qiskit.store.states import (
     EvaluationStatus,
     FailureKind,
@@ -29,6 +40,8 @@ __all__ = [
     "run_row",
 ]
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class RunRow:
@@ -43,6 +56,11 @@ class RunRow:
     config: dict[str, Any]
     versions: dict[str, str]
 
+    def config_as(self, kind: Decodable[T]) -> T:
+        """The run's configuration as a record of type ``kind`` (the search's
+        ``SearchConfig``, which sits above the store), through its ``from_dict``."""
+        return decode(kind, self.config, what=f"config of run {self.id}")
+
 
 @dataclass(frozen=True)
 class RepeatRow:
@@ -53,7 +71,7 @@ class RepeatRow:
     """
 
     repeat: int
-    record: dict[str, Any] | None
+    record: Encodable | Mapping[str, Any] | None
     error: str | None
     weights: bytes | None
     failure: FailureKind = FailureKind.TRAINING
@@ -61,7 +79,11 @@ class RepeatRow:
 
 @dataclass(frozen=True)
 class StoredRepeat:
-    """Repeat r >= 1 of a stored evaluation: ``record`` is an EvaluationRecord's JSON when ok."""
+    """Repeat r >= 1 of a stored evaluation.
+
+    ``record`` is an EvaluationRecord's stored JSON when ok; read it typed through
+    :attr:`fields`.
+    """
 
     evaluation_id: int
     repeat: int
@@ -70,6 +92,11 @@ class StoredRepeat:
     record: dict[str, Any] | None
     run_id: str | None
     created_at: float
+
+    @cached_property
+    def fields(self) -> EvaluationFields | None:
+        """The stored EvaluationRecord, typed; None when training failed."""
+        return None if self.record is None else EvaluationFields.read(self.record)
 
     @property
     def ok(self) -> bool:
@@ -84,9 +111,11 @@ class StoredRepeat:
 
 @dataclass(frozen=True)
 class StoredEvaluation:
-    """One stored evaluation: ``record`` is the JSON form of an EvaluationRecord when ok.
+    """One stored evaluation.
 
-    The row itself is repeat 0; ``repeats`` holds the stored repeats r >= 1 in repeat order
+    ``record`` (an EvaluationRecord's stored JSON when ok) and ``metrics`` (the cost metrics'
+    stored JSON) are read typed through :attr:`fields` and :attr:`costs`. The row itself is
+    repeat 0; ``repeats`` holds the stored repeats r >= 1 in repeat order
     (not necessarily contiguous while a top-up is being written).
     """
 
@@ -102,6 +131,16 @@ class StoredEvaluation:
     run_id: str | None
     created_at: float
     repeats: tuple[StoredRepeat, ...] = ()
+
+    @cached_property
+    def fields(self) -> EvaluationFields | None:
+        """Repeat 0's stored EvaluationRecord, typed; None when training failed."""
+        return None if self.record is None else EvaluationFields.read(self.record)
+
+    @cached_property
+    def costs(self) -> CostFields:
+        """The architecture's stored cost metrics, typed."""
+        return CostFields.read(self.metrics)
 
     @property
     def ok(self) -> bool:
@@ -143,6 +182,25 @@ class HardwareJobRow:
     result: dict[str, Any] | None
     created_at: float
     updated_at: float
+
+    @cached_property
+    def summary(self) -> HardwareResultFields | None:
+        """The stored result's summary fields, typed; None unless ``done``."""
+        return None if self.result is None else HardwareResultFields.read(self.result)
+
+    def result_as(self, kind: Decodable[T]) -> T:
+        """The stored result as a record of type ``kind`` (the hardware layer's
+        ``HardwareRecord``, which sits above the store), through its ``from_dict``.
+
+        Raises:
+            StoreError: When the job has no result or it does not read back as ``kind``.
+        """
+        if self.result is None:
+            raise StoreError(
+                f"Hardware job {self.id} must be done to have a result. Got status "
+                f"{self.status.value!r} instead."
+            )
+        return decode(kind, self.result, what=f"result of hardware job {self.id}")
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from faqnas_qiskit.errors import invalid
+from faqnas_qiskit.store.codec import Encodable, encode
 from faqnas_qiskit.store.hardware_jobs import HardwareJobStore
 from faqnas_qiskit.store.rows import (
     GenerationRow,
@@ -101,9 +102,17 @@ class ResultsStore(HardwareJobStore):
 
     # ------------------------------------------------------------------------------------ runs
     def create_run(
-        self, *, dataset: str, seed: int, config: dict[str, Any], versions: dict[str, str]
+        self,
+        *,
+        dataset: str,
+        seed: int,
+        config: Encodable | Mapping[str, Any],
+        versions: dict[str, str],
     ) -> str:
-        """Insert a new run with status ``running``; returns its id (``r`` + 8 hex digits)."""
+        """Insert a new run with status ``running``; returns its id (``r`` + 8 hex digits).
+
+        ``config`` is the search's ``SearchConfig`` (stored as its ``to_dict()``) or that form.
+        """
         run_id = "r" + uuid.uuid4().hex[:8]
         now = time.time()
         with self._transaction():
@@ -116,7 +125,7 @@ class ResultsStore(HardwareJobStore):
                     RunStatus.RUNNING.value,
                     dataset,
                     seed,
-                    canonical_json(config),
+                    canonical_json(encode(config)),
                     canonical_json(versions),
                 ),
             )
@@ -227,7 +236,7 @@ class ResultsStore(HardwareJobStore):
         result = (
             _status(row.record),
             _error(row.record, row.error, row.failure),
-            None if row.record is None else canonical_json(row.record),
+            None if row.record is None else canonical_json(encode(row.record)),
             row.weights,
             run_id,
             time.time(),
@@ -262,9 +271,9 @@ class ResultsStore(HardwareJobStore):
         dataset: str,
         training: str,
         seed: int,
-        record: dict[str, Any] | None,
+        record: Encodable | Mapping[str, Any] | None,
         error: str | None,
-        metrics: dict[str, Any],
+        metrics: Encodable | Mapping[str, Any],
         weights: bytes | None,
         run_id: str | None,
         replace_failed: bool = False,
@@ -272,6 +281,10 @@ class ResultsStore(HardwareJobStore):
         failure: FailureKind = FailureKind.TRAINING,
     ) -> StoredEvaluation:
         """Commit one evaluation now (``record`` None and ``error`` set for a failure).
+
+        ``record`` is an EvaluationRecord (or its ``to_dict()`` form) and ``metrics`` the
+        architecture's cost metrics (an ArchitectureMetrics, its ``to_dict()`` or the FLOPs-only
+        form); both are stored as that JSON (:mod:`~faqnas_qiskit.store.codec`).
 
         ``failure`` is the kind of a failure: it is stored with the error
         (:func:`~faqnas_qiskit.store.states.stored_error`) and read back as
@@ -287,8 +300,8 @@ class ResultsStore(HardwareJobStore):
         result = (
             _status(record),
             _error(record, error, failure),
-            None if record is None else canonical_json(record),
-            canonical_json(metrics),
+            None if record is None else canonical_json(encode(record)),
+            canonical_json(encode(metrics)),
             weights,
             run_id,
             time.time(),
@@ -456,11 +469,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _status(record: dict[str, Any] | None) -> str:
+def _status(record: object) -> str:
     """The stored status of a written evaluation or repeat."""
     return (EvaluationStatus.OK if record is not None else EvaluationStatus.FAILED).value
 
 
-def _error(record: dict[str, Any] | None, error: str | None, failure: FailureKind) -> str | None:
+def _error(record: object, error: str | None, failure: FailureKind) -> str | None:
     """The stored error: a failure's message with its kind (see ``stored_error``)."""
     return error if record is not None or error is None else stored_error(error, failure)
