@@ -35,6 +35,7 @@ import numpy.typing as npt
 import torch
 
 from faqnas_qiskit.circuits import entangling_pairs
+from faqnas_qiskit.errors import ConfigError
 from faqnas_qiskit.space import Genome
 
 __all__ = [
@@ -129,12 +130,12 @@ def plan_weights(
         device: Where the constants live.
 
     Raises:
-        ValueError: If the genomes differ in qubit count or embedding (a programming error:
+        ConfigError: If the genomes differ in qubit count or embedding (a programming error:
             callers group networks by both).
     """
     first = genomes[0]
     if any(g.n_qubits != first.n_qubits or g.embedding != first.embedding for g in genomes):
-        raise ValueError(
+        raise ConfigError(
             "Networks planned together must share the qubit count and the embedding. Got "
             f"{sorted({(g.n_qubits, g.embedding) for g in genomes})} instead. Group them first."
         )

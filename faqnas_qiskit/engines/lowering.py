@@ -411,7 +411,7 @@ class _Lowering:
             self.rotation("rz", q[0], _scaled(a[0], 0.5))
             self.native("crz", q, a)
         else:  # pragma: no cover - SUPPORTED_PARAMETRIC_GATES and this table agree
-            raise AssertionError(name)
+            raise EngineError(f"The gate table must lower every supported gate. Got {name!r}.")
 
 
 def _matrix(operation: object) -> npt.NDArray[np.complex128] | None:

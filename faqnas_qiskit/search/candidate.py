@@ -297,7 +297,7 @@ class SerialEvaluator:
 
     def __init__(self, dataset: Dataset, *, torch_threads: int | None = 1) -> None:
         if torch_threads is not None and torch_threads < 1:
-            raise ValueError(f"torch_threads must be at least 1, got {torch_threads}")
+            raise ConfigError(invalid("threads", "an integer of at least 1", torch_threads))
         self.dataset = dataset
         self.torch_threads = torch_threads
 
