@@ -1,20 +1,36 @@
-"""Declared limits of the user-facing options, as data (importable without torch or Qiskit).
+"""Declared constraints of the user-facing options, as data (importable without torch or Qiskit).
 
-One table, :data:`OPTION_BOUNDS`, says for every numeric option of the ``faqnas`` command what
-it accepts; the CLI checks every parsed option against it before any work (one validator, one
-message shape: rule, value, fix), and the bad-input tests generate their values from it. The
-libraries' own records (``TrainingConfig``, ``SearchConfig``, ...) keep validating what they
-are given, so a caller of the Python API gets the same rules.
+Two tables say what every option accepts: :data:`OPTION_BOUNDS` (the ranges of the numeric
+options of the ``faqnas`` command) and :data:`OPTION_CHOICES` (the words of the options that
+take one of a fixed set). Each constraint carries its rule and a fix, and :func:`check` is the
+one validator: it raises a :class:`ConfigError` in the package's one message shape (rule, value,
+fix). The CLI checks every parsed option against the tables before any work; the records that
+hold these options (``TrainingConfig``, ``SearchConfig``, ...) check their fields with
+:func:`check`, so a caller of the Python API gets the same rules; and the bad-input tests
+generate their values from the tables. A bound is declared here once.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from faqnas_qiskit.errors import ConfigError, invalid
 
-__all__ = ["MAX_REPEATS", "MAX_SEED", "OPTION_BOUNDS", "Bound", "check_repeats"]
+__all__ = [
+    "CONSTRAINTS",
+    "MAX_REPEATS",
+    "MAX_SEED",
+    "OPTION_BOUNDS",
+    "OPTION_CHOICES",
+    "Bound",
+    "Choice",
+    "Constraint",
+    "check",
+    "check_repeats",
+    "words",
+]
 
 MAX_REPEATS = 32
 """Most repeats of one candidate (``--repeats``): the replicas train as one computation in
@@ -35,6 +51,9 @@ class Bound:
         high: Largest value allowed.
         low_open: ``low`` itself is excluded (``--lr`` must be > 0).
         fix: A sentence on what to pass instead.
+        cap: ``high`` only guards the command line against runaway input (``--epochs 10**9``),
+            it is no rule of the library: the records (``TrainingConfig``, ...) accept larger
+            values, as a caller of the Python API may mean them (a diverging ``lr=1e30``).
     """
 
     option: str
@@ -43,6 +62,7 @@ class Bound:
     high: float
     fix: str
     low_open: bool = False
+    cap: bool = False
 
     @property
     def dest(self) -> str:
@@ -51,21 +71,71 @@ class Bound:
 
     @property
     def rule(self) -> str:
-        """The rule, phrased to follow "must be"."""
+        """The rule on the command line, phrased to follow "must be"."""
+        return self.rule_of(capped=True)
+
+    def rule_of(self, *, capped: bool) -> str:
+        """The rule, phrased to follow "must be"; ``capped=False``: the library's (see ``cap``)."""
         kind = "an integer" if self.integer else "a finite number"
+        if self.cap and not capped:
+            least = "greater than" if self.low_open else "of at least"
+            return f"{kind} {least} {_show(self.low)}"
         if self.low_open:
             return f"{kind} greater than {_show(self.low)} and at most {_show(self.high)}"
         return f"{kind} from {_show(self.low)} to {_show(self.high)}"
 
-    def check(self, value: object) -> None:
-        """Raise a one-line :class:`ConfigError` unless ``value`` is allowed."""
+    def check(self, value: object, *, capped: bool = True) -> None:
+        """Raise a one-line :class:`ConfigError` unless ``value`` is allowed.
+
+        Args:
+            value: The value given.
+            capped: Apply ``high`` even where it is only the command line's cap (``cap``).
+        """
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         ok = number is not None and (not self.integer or isinstance(number, int))
         if ok and number is not None:
-            ok = math.isfinite(number) and number <= self.high
+            ok = math.isfinite(number) and (number <= self.high or (self.cap and not capped))
             ok = ok and (number > self.low if self.low_open else number >= self.low)
         if not ok:
+            rule = self.rule_of(capped=capped)
+            raise ConfigError(invalid(self.option, rule, value, self.fix, what="option"))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a word-valued option accepts: one of a fixed set of words.
+
+    Attributes:
+        option: The option's name without dashes, as the user types it (``strategy``).
+        words: The words allowed, in the order the rule lists them.
+        fix: A sentence on what to pass instead.
+    """
+
+    option: str
+    words: tuple[str, ...]
+    fix: str
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination."""
+        return self.option.replace("-", "_")
+
+    @property
+    def rule(self) -> str:
+        """The rule, phrased to follow "must be"."""
+        return f"one of {', '.join(self.words)}"
+
+    def check(self, value: object, *, capped: bool = True) -> None:
+        """Raise a one-line :class:`ConfigError` unless ``value`` is one of :attr:`words`.
+
+        ``capped`` is accepted for symmetry with :meth:`Bound.check`; a choice has no cap.
+        """
+        if not isinstance(value, str) or value not in self.words:
             raise ConfigError(invalid(self.option, self.rule, value, self.fix, what="option"))
+
+
+Constraint: TypeAlias = Bound | Choice
+"""One declared constraint: a range (:class:`Bound`) or a set of words (:class:`Choice`)."""
 
 
 def _show(value: float) -> str:
@@ -73,31 +143,104 @@ def _show(value: float) -> str:
 
 
 OPTION_BOUNDS: tuple[Bound, ...] = (
-    Bound("epochs", True, 1, 100_000, "Pass e.g. --epochs 5 (the paper's)."),
-    Bound("lr", False, 0, 10, "Pass e.g. --lr 0.003 (the paper's).", low_open=True),
-    Bound("batch-size", True, 1, 1_000_000, "Pass e.g. --batch-size 64."),
+    Bound("epochs", True, 1, 100_000, "Pass e.g. --epochs 5 (the paper's).", cap=True),
+    Bound("lr", False, 0, 10, "Pass e.g. --lr 0.003 (the paper's).", low_open=True, cap=True),
+    Bound("batch-size", True, 1, 1_000_000, "Pass e.g. --batch-size 64.", cap=True),
     Bound("seed", True, 0, MAX_SEED, "Pass e.g. --seed 0."),
-    Bound("threads", True, 1, 256, "Pass --threads 1 (the default) or up to your core count."),
+    Bound(
+        "threads",
+        True,
+        1,
+        256,
+        "Pass --threads 1 (the default) or up to your core count.",
+        cap=True,
+    ),
     Bound("repeats", True, 1, MAX_REPEATS, "Pass e.g. --repeats 5 (1 is the paper's)."),
-    Bound("max-train", True, 1, 100_000_000, "Pass e.g. --max-train 5000, or leave it out."),
-    Bound("population", True, 1, 10_000, "Pass e.g. --population 20 (the paper's)."),
-    Bound("generations", True, 1, 10_000, "Pass e.g. --generations 8 (the paper's)."),
-    Bound("stagnation", True, 1, 10_000, "Pass e.g. --stagnation 2."),
-    Bound("budget", True, 1, 1_000_000, "Pass e.g. --budget 50, or leave it out."),
+    Bound(
+        "max-train", True, 1, 100_000_000, "Pass e.g. --max-train 5000, or leave it out.", cap=True
+    ),
+    Bound("population", True, 1, 10_000, "Pass e.g. --population 20 (the paper's).", cap=True),
+    Bound("generations", True, 1, 10_000, "Pass e.g. --generations 8 (the paper's).", cap=True),
+    Bound("stagnation", True, 1, 10_000, "Pass e.g. --stagnation 2.", cap=True),
+    Bound("budget", True, 1, 1_000_000, "Pass e.g. --budget 50, or leave it out.", cap=True),
     Bound("crossover-prob", False, 0, 1, "Pass a probability, e.g. --crossover-prob 0.8."),
     Bound("mutation-prob", False, 0, 1, "Pass a probability, e.g. --mutation-prob 0.2."),
-    Bound("shots", True, 1, 10_000_000, "Pass e.g. --shots 1024."),
-    Bound("workers", True, 1, 1024, "Pass e.g. --workers 2 (one per core)."),
-    Bound("features", True, 1, 100_000, "Pass the dataset's input width, e.g. --features 4."),
-    Bound("classes", True, 2, 100_000, "Pass the number of classes, e.g. --classes 3."),
-    Bound("train-samples", True, 1, 100_000_000, "Pass e.g. --train-samples 90."),
-    Bound("samples", True, 1, 10_000_000, "Pass e.g. --samples 30, or leave it out."),
+    Bound("shots", True, 1, 10_000_000, "Pass e.g. --shots 1024.", cap=True),
+    Bound("workers", True, 1, 1024, "Pass e.g. --workers 2 (one per core).", cap=True),
+    Bound(
+        "features", True, 1, 100_000, "Pass the dataset's input width, e.g. --features 4.", cap=True
+    ),
+    Bound("classes", True, 2, 100_000, "Pass the number of classes, e.g. --classes 3.", cap=True),
+    Bound("train-samples", True, 1, 100_000_000, "Pass e.g. --train-samples 90.", cap=True),
+    Bound("samples", True, 1, 10_000_000, "Pass e.g. --samples 30, or leave it out.", cap=True),
     Bound("optimization-level", True, 0, 3, "Pass 0, 1 (the default), 2 or 3."),
     Bound("seed-transpiler", True, 0, 2**31 - 1, "Pass e.g. --seed-transpiler 0."),
-    Bound("max-qpu-seconds", False, 0, 1e9, "Pass a budget in seconds, e.g. 60.", low_open=True),
-    Bound("timeout", False, 0, 1e9, "Pass seconds to wait, e.g. --timeout 600.", low_open=True),
+    Bound(
+        "max-qpu-seconds",
+        False,
+        0,
+        1e9,
+        "Pass a budget in seconds, e.g. 60.",
+        low_open=True,
+        cap=True,
+    ),
+    Bound(
+        "timeout",
+        False,
+        0,
+        1e9,
+        "Pass seconds to wait, e.g. --timeout 600.",
+        low_open=True,
+        cap=True,
+    ),
 )
 """Every numeric option of ``faqnas``; an option a command does not have is skipped."""
+
+OPTION_CHOICES: tuple[Choice, ...] = (
+    Choice(
+        "strategy",
+        ("nsga2", "surrogate", "random", "exhaustive"),
+        "Pass --strategy nsga2 (the paper's, the default), surrogate, random or exhaustive.",
+    ),
+    Choice("engine", ("statevector", "aer"), "Use --engine statevector or --engine aer."),
+    Choice("device", ("cpu", "cuda", "auto"), "Use --device cpu, cuda or auto."),
+)
+"""Every option of ``faqnas`` that takes one of a fixed set of words."""
+
+_DECLARED: tuple[Constraint, ...] = (*OPTION_BOUNDS, *OPTION_CHOICES)
+CONSTRAINTS: dict[str, Constraint] = {c.option: c for c in _DECLARED}
+"""Every declared constraint by its option name (``batch-size``, ``strategy``)."""
+
+
+def check(name: str, value: object) -> None:
+    """The one validator: check ``value`` against the declared constraint of option ``name``.
+
+    This is the library's check (a record's fields): a ``cap`` of the command line does not
+    apply; the CLI calls each constraint's ``check`` itself, caps included.
+
+    Args:
+        name: An option's name as the user types it, without dashes (a key of
+            :data:`CONSTRAINTS`).
+        value: The value given.
+
+    Raises:
+        ConfigError: ``The '<name>' option must be <rule>. Got <value> instead. <fix>``.
+        KeyError: If no constraint is declared for ``name`` (a programming error).
+    """
+    CONSTRAINTS[name].check(value, capped=False)
+
+
+def words(option: str) -> tuple[str, ...]:
+    """The words option ``option`` accepts (``words("strategy")``), as declared in
+    :data:`OPTION_CHOICES`.
+
+    Raises:
+        KeyError: If ``option`` declares no choice of words (a programming error).
+    """
+    choice = CONSTRAINTS[option]
+    if not isinstance(choice, Choice):
+        raise KeyError(option)
+    return choice.words
 
 
 def check_repeats(value: object) -> int:
@@ -106,6 +249,6 @@ def check_repeats(value: object) -> int:
     Raises:
         ConfigError: Unless it is an integer from 1 to :data:`MAX_REPEATS`.
     """
-    next(b for b in OPTION_BOUNDS if b.option == "repeats").check(value)
+    check("repeats", value)
     assert isinstance(value, int)
     return value

@@ -24,7 +24,7 @@ from faqnas_qiskit.cli.options import store_path
 from faqnas_qiskit.cli.output import pipe_safe_stdout
 from faqnas_qiskit.cli.registry import COMMANDS
 from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
-from faqnas_qiskit.limits import OPTION_BOUNDS
+from faqnas_qiskit.limits import OPTION_BOUNDS, OPTION_CHOICES
 
 __all__ = ["build_parser", "entry_point", "main"]
 
@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if value is not None:
                     bound.check(value)
             _check_words(subparsers(parser)[args.command], args)
+            for choice in OPTION_CHOICES:  # every option that takes one of a set of words
+                value = getattr(args, choice.dest, None)
+                if value is not None:
+                    choice.check(value)
             if getattr(args, "scheduler", None) is not None:
                 check_scheduler_address(args.scheduler)
             if _COMMANDS[args.command].loads_torch:

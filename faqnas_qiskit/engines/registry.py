@@ -9,11 +9,11 @@ from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 
 from faqnas_qiskit.engines.estimator import TorchEstimator
 from faqnas_qiskit.engines.gradients import BatchedParamShiftGradient
-from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check, words
 
 __all__ = ["ENGINES", "EngineSpec", "make_engine"]
 
-ENGINES: tuple[str, ...] = ("statevector", "aer")
+ENGINES: tuple[str, ...] = words("engine")  # declared in limits.OPTION_CHOICES
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,9 @@ def make_engine(name: str, *, seed: int = 0) -> EngineSpec:
     Raises:
         ConfigError: For an unknown engine name.
     """
-    if name == "statevector":
-        estimator: BaseEstimatorV2 = TorchEstimator(seed=seed)
-    elif name == "aer":
+    check("engine", name)
+    estimator: BaseEstimatorV2
+    if name == "aer":
         estimator = AerEstimatorV2(
             options={
                 "default_precision": 0.0,
@@ -54,14 +54,6 @@ def make_engine(name: str, *, seed: int = 0) -> EngineSpec:
                 "run_options": {"seed_simulator": seed},
             }
         )
-    else:
-        raise ConfigError(
-            invalid(
-                "engine",
-                f"one of {', '.join(ENGINES)}",
-                name,
-                "Use --engine statevector or --engine aer.",
-                what="option",
-            )
-        )
+    else:  # "statevector", the only other declared engine
+        estimator = TorchEstimator(seed=seed)
     return EngineSpec(name, estimator, BatchedParamShiftGradient(estimator=estimator), 0.0)

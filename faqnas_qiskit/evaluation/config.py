@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from faqnas_qiskit.engines import ENGINES
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check, words
 
 __all__ = ["DEVICES", "TrainingConfig", "resolve_device"]
 
 #: The ``--device`` choices; ``auto`` is resolved by :func:`resolve_device` before training.
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
+DEVICES: tuple[str, ...] = words("device")
 
 
 def _cuda_available() -> bool:
@@ -34,16 +33,7 @@ def resolve_device(choice: object) -> str:
         ConfigError: If ``choice`` is not one of ``DEVICES``, or is ``"cuda"`` and torch sees
             no CUDA GPU (or is a CPU-only build).
     """
-    if choice not in DEVICES:
-        raise ConfigError(
-            invalid(
-                "device",
-                f"one of {', '.join(DEVICES)}",
-                choice,
-                "Use --device cpu, cuda or auto.",
-                what="option",
-            )
-        )
+    check("device", choice)
     if choice == "auto":
         return "cuda" if _cuda_available() else "cpu"
     if choice == "cuda" and not _cuda_available():
@@ -82,50 +72,14 @@ class TrainingConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(
-                invalid(
-                    "epochs",
-                    "an integer of at least 1",
-                    self.epochs,
-                    "Pass --epochs 1 or more.",
-                    what="option",
-                )
-            )
-        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise ConfigError(
-                invalid(
-                    "lr",
-                    "a finite number greater than 0",
-                    self.lr,
-                    "Pass e.g. --lr 0.003.",
-                    what="option",
-                )
-            )
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, int)
-            or self.batch_size < 1
+        # the declared constraints (limits.py); the rules between fields follow
+        for name, value in (
+            ("epochs", self.epochs),
+            ("lr", self.lr),
+            ("batch-size", self.batch_size),
+            ("engine", self.engine),
         ):
-            raise ConfigError(
-                invalid(
-                    "batch-size",
-                    "an integer of at least 1",
-                    self.batch_size,
-                    "Pass e.g. --batch-size 64.",
-                    what="option",
-                )
-            )
-        if self.engine not in ENGINES:
-            raise ConfigError(
-                invalid(
-                    "engine",
-                    f"one of {', '.join(ENGINES)}",
-                    self.engine,
-                    "Use --engine statevector or --engine aer.",
-                    what="option",
-                )
-            )
+            check(name, value)
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(
                 invalid(

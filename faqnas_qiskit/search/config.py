@@ -10,7 +10,7 @@ from faqnas_qiskit.circuits import effective_weights, has_live_weights
 from faqnas_qiskit.data import CSV_PREFIX, Dataset, load_dataset
 from faqnas_qiskit.errors import ConfigError, DataError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
-from faqnas_qiskit.limits import check_repeats
+from faqnas_qiskit.limits import check, check_repeats, words
 from faqnas_qiskit.space import Genome, SearchSpace
 from faqnas_qiskit.store import CostFields, EvaluationFields, TextEnum, present
 
@@ -24,7 +24,7 @@ __all__ = [
     "parse_objectives",
 ]
 
-STRATEGIES: tuple[str, ...] = ("nsga2", "surrogate", "random", "exhaustive")
+STRATEGIES: tuple[str, ...] = words("strategy")  # declared in limits.OPTION_CHOICES
 
 
 class Objective(TextEnum):
@@ -125,24 +125,6 @@ def objective_values(
     return tuple(out)
 
 
-def _positive(name: str, value: object, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(invalid(name, "an integer of at least 1", value, fix, what="option"))
-
-
-def _probability(name: str, value: object) -> None:
-    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(
-            invalid(
-                name.replace("_", "-"),
-                "a probability in [0, 1]",
-                value,
-                f"Pass e.g. --{name.replace('_', '-')} 0.5.",
-                what="option",
-            )
-        )
-
-
 @dataclass(frozen=True)
 class SearchConfig:
     """Everything that determines a search's results; stored with the run.
@@ -224,18 +206,9 @@ class SearchConfig:
                     what="option",
                 )
             )
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(
-                invalid(
-                    "strategy",
-                    f"one of {', '.join(STRATEGIES)}",
-                    self.strategy,
-                    "Pass --strategy nsga2 (the paper's, the default), surrogate, random or "
-                    "exhaustive.",
-                    what="option",
-                )
-            )
-        _positive("population", self.population, "Pass e.g. --population 20.")
+        # the declared constraints (limits.py); the rules between fields follow
+        check("strategy", self.strategy)
+        check("population", self.population)
         if self.strategy in ("nsga2", "surrogate") and self.population < 2:
             raise ConfigError(
                 invalid(
@@ -257,13 +230,18 @@ class SearchConfig:
                     what="option",
                 )
             )
-        _positive("generations", self.generations, "Pass e.g. --generations 8.")
-        _positive("stagnation", self.stagnation, "Pass e.g. --stagnation 2.")
-        _positive("shots", self.shots, "Pass e.g. --shots 1024.")
-        if self.budget is not None:
-            _positive("budget", self.budget, "Pass e.g. --budget 50.")
-        _probability("crossover_prob", self.crossover_prob)
-        _probability("mutation_prob", self.mutation_prob)
+        for name, value in (
+            ("seed", self.seed),
+            ("generations", self.generations),
+            ("stagnation", self.stagnation),
+            ("shots", self.shots),
+            ("budget", self.budget),
+            ("max-train", self.max_train),
+            ("crossover-prob", self.crossover_prob),
+            ("mutation-prob", self.mutation_prob),
+        ):
+            if value is not None:
+                check(name, value)
         if self.strategy == "exhaustive" and self.space.n_networks > MAX_EXHAUSTIVE:
             raise ConfigError(
                 invalid(
