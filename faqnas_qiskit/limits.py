@@ -13,7 +13,7 @@ generate their values from the tables. A bound is declared here once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from faqnas_qiskit.errors import ConfigError, invalid
@@ -185,6 +185,24 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
         cap=True,
     ),
     Bound(
+        "threads-per-worker",
+        True,
+        1,
+        256,
+        "Pass e.g. threads_per_worker=1 (one candidate per worker at a time).",
+        cap=True,
+    ),
+    Bound("retries", True, 0, 1000, "Pass e.g. retries=3 (the default), or 0.", cap=True),
+    Bound(
+        "wait-for-workers",
+        False,
+        0,
+        1e9,
+        "Pass seconds to wait, e.g. wait_for_workers=60.",
+        low_open=True,
+        cap=True,
+    ),
+    Bound(
         "timeout",
         False,
         0,
@@ -194,7 +212,9 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
         cap=True,
     ),
 )
-"""Every numeric option of ``faqnas``; an option a command does not have is skipped."""
+"""Every numeric option of ``faqnas`` (an option a command does not have is skipped), and the
+few numeric parameters of the Python API that no option sets (``threads-per-worker``,
+``retries`` and ``wait-for-workers`` of ``DaskEvaluator``)."""
 
 OPTION_CHOICES: tuple[Choice, ...] = (
     Choice(
@@ -212,7 +232,7 @@ CONSTRAINTS: dict[str, Constraint] = {c.option: c for c in _DECLARED}
 """Every declared constraint by its option name (``batch-size``, ``strategy``)."""
 
 
-def check(name: str, value: object) -> None:
+def check(name: str, value: object, *, high: float | None = None) -> None:
     """The one validator: check ``value`` against the declared constraint of option ``name``.
 
     This is the library's check (a record's fields): a ``cap`` of the command line does not
@@ -222,12 +242,19 @@ def check(name: str, value: object) -> None:
         name: An option's name as the user types it, without dashes (a key of
             :data:`CONSTRAINTS`).
         value: The value given.
+        high: A tighter maximum that binds where the caller has one (a backend's most shots);
+            only for a numeric option.
 
     Raises:
         ConfigError: ``The '<name>' option must be <rule>. Got <value> instead. <fix>``.
         KeyError: If no constraint is declared for ``name`` (a programming error).
     """
-    CONSTRAINTS[name].check(value, capped=False)
+    constraint = CONSTRAINTS[name]
+    if high is not None:
+        if not isinstance(constraint, Bound):
+            raise KeyError(name)
+        constraint = replace(constraint, high=min(high, constraint.high), cap=False)
+    constraint.check(value, capped=False)
 
 
 def words(option: str) -> tuple[str, ...]:

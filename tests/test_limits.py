@@ -86,3 +86,11 @@ def test_a_word_outside_a_choice_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"'{choice.option}' option" in err
     assert "Got 'nosuch'" in err and choice.fix in err
+
+
+def test_a_caller_can_tighten_a_bound_to_its_own_maximum() -> None:
+    check("shots", 2_000_000)  # predicted QPU seconds of a search: no hardware limit
+    with pytest.raises(ConfigError, match=r"an integer from 1 to 1000000\. Got 2000000"):
+        check("shots", 2_000_000, high=1_000_000)  # a backend's most shots
+    with pytest.raises(KeyError):
+        check("engine", "aer", high=1)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from faqnas_qiskit.errors import ConfigError, invalid
 from faqnas_qiskit.hardware.profiles import MAX_SHOTS, BackendProfile, load_profile
+from faqnas_qiskit.limits import check
 
 __all__ = ["ReevaluationRequest"]
 
@@ -94,42 +93,10 @@ class ReevaluationRequest:
 
 
 def _check_options(shots: int | None, samples: int | None, max_qpu_seconds: float | None) -> None:
-    if shots is not None and (
-        isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS
-    ):
-        raise ConfigError(
-            invalid(
-                "shots",
-                f"an integer from 1 to {MAX_SHOTS}",
-                shots,
-                "Pass e.g. --shots 1024.",
-                what="option",
-            )
-        )
-    if samples is not None and (
-        isinstance(samples, bool) or not isinstance(samples, int) or samples < 1
-    ):
-        raise ConfigError(
-            invalid(
-                "samples",
-                "an integer of at least 1",
-                samples,
-                "Pass e.g. --samples 30, or leave it out for the whole test split.",
-                what="option",
-            )
-        )
-    if max_qpu_seconds is not None and (
-        isinstance(max_qpu_seconds, bool)
-        or not isinstance(max_qpu_seconds, (int, float))
-        or not math.isfinite(max_qpu_seconds)
-        or max_qpu_seconds <= 0
-    ):
-        raise ConfigError(
-            invalid(
-                "max-qpu-seconds",
-                "a finite number of seconds > 0",
-                max_qpu_seconds,
-                "Pass e.g. --max-qpu-seconds 60.",
-                what="option",
-            )
-        )
+    # the declared constraints (limits.py); shots also within what a backend takes
+    if shots is not None:
+        check("shots", shots, high=MAX_SHOTS)
+    if samples is not None:
+        check("samples", samples)
+    if max_qpu_seconds is not None:
+        check("max-qpu-seconds", max_qpu_seconds)

@@ -38,7 +38,6 @@ is in :mod:`faqnas_qiskit.search.dask_worker` and the submission order's cost es
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from collections import deque
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.errors import ClusterError, ConfigError, invalid
+from faqnas_qiskit.limits import check
 from faqnas_qiskit.search.candidate import (
     CandidateOutcome,
     CandidateTask,
@@ -90,23 +90,6 @@ log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(invalid(name, f"an integer of at least {minimum}", value, what="option"))
-    return value
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(invalid(name, "a finite number of seconds > 0", value, what="option"))
-    return float(value)
-
-
 def _killed_message(exc: BaseException) -> str:
     """``"KilledWorker: ..."``, shorter than Dask's own message (it goes into the store)."""
     try:
@@ -165,7 +148,8 @@ class DaskEvaluator:
         cluster: LocalCluster | None = None,
     ) -> None:
         started = time.perf_counter()
-        self.torch_threads = _check_count("threads", torch_threads, 1)
+        check("threads", torch_threads)
+        self.torch_threads = torch_threads
         self._client = client
         self._cluster = cluster
         self._evaluate = evaluate
@@ -237,10 +221,13 @@ class DaskEvaluator:
             ConfigError: If an option is out of range.
             ClusterError: If the cluster does not start.
         """
-        _check_count("workers", workers, 1)
-        _check_count("threads-per-worker", threads_per_worker, 1)
-        _check_count("threads", torch_threads, 1)
-        _check_count("retries", retries, 0)
+        for name, value in (
+            ("workers", workers),
+            ("threads-per-worker", threads_per_worker),
+            ("threads", torch_threads),
+            ("retries", retries),
+        ):
+            check(name, value)
         started = time.perf_counter()
         try:
             cluster = distributed.LocalCluster(
@@ -309,9 +296,9 @@ class DaskEvaluator:
             ClusterError: If no scheduler answers at ``address`` within ``timeout`` seconds,
                 or no worker joins it within ``wait_for_workers`` seconds.
         """
-        _check_seconds("timeout", timeout)
-        _check_seconds("wait-for-workers", wait_for_workers)
-        _check_count("threads", torch_threads, 1)
+        check("timeout", timeout)
+        check("wait-for-workers", wait_for_workers)
+        check("threads", torch_threads)
         fix = "Pass the address that 'dask scheduler' prints, e.g. --scheduler tcp://HOST:8786."
         if not isinstance(address, str) or not address.strip():
             raise ConfigError(
