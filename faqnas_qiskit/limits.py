@@ -84,12 +84,13 @@ class Bound:
             return f"{kind} greater than {_show(self.low)} and at most {_show(self.high)}"
         return f"{kind} from {_show(self.low)} to {_show(self.high)}"
 
-    def check(self, value: object, *, capped: bool = True) -> None:
+    def check(self, value: object, *, capped: bool = True, parameter: str | None = None) -> None:
         """Raise a one-line :class:`ConfigError` unless ``value`` is allowed.
 
         Args:
             value: The value given.
             capped: Apply ``high`` even where it is only the command line's cap (``cap``).
+            parameter: Name the Python parameter (``seed_transpiler``) instead of the option.
         """
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         ok = number is not None and (not self.integer or isinstance(number, int))
@@ -97,8 +98,7 @@ class Bound:
             ok = math.isfinite(number) and (number <= self.high or (self.cap and not capped))
             ok = ok and (number > self.low if self.low_open else number >= self.low)
         if not ok:
-            rule = self.rule_of(capped=capped)
-            raise ConfigError(invalid(self.option, rule, value, self.fix, what="option"))
+            raise _refusal(self, self.rule_of(capped=capped), value, parameter)
 
 
 @dataclass(frozen=True)
@@ -125,17 +125,27 @@ class Choice:
         """The rule, phrased to follow "must be"."""
         return f"one of {', '.join(self.words)}"
 
-    def check(self, value: object, *, capped: bool = True) -> None:
+    def check(self, value: object, *, capped: bool = True, parameter: str | None = None) -> None:
         """Raise a one-line :class:`ConfigError` unless ``value`` is one of :attr:`words`.
 
-        ``capped`` is accepted for symmetry with :meth:`Bound.check`; a choice has no cap.
+        ``capped`` is accepted for symmetry with :meth:`Bound.check` (a choice has no cap);
+        ``parameter`` names the Python parameter instead of the option.
         """
         if not isinstance(value, str) or value not in self.words:
-            raise ConfigError(invalid(self.option, self.rule, value, self.fix, what="option"))
+            raise _refusal(self, self.rule, value, parameter)
 
 
 Constraint: TypeAlias = Bound | Choice
 """One declared constraint: a range (:class:`Bound`) or a set of words (:class:`Choice`)."""
+
+
+def _refusal(
+    constraint: Constraint, rule: str, value: object, parameter: str | None
+) -> ConfigError:
+    """The one message: ``The 'name' option (or parameter) must be <rule>. Got <value> ...``."""
+    if parameter is None:
+        return ConfigError(invalid(constraint.option, rule, value, constraint.fix, what="option"))
+    return ConfigError(invalid(parameter, rule, value, constraint.fix))
 
 
 def _show(value: float) -> str:
@@ -173,8 +183,9 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
     Bound("classes", True, 2, 100_000, "Pass the number of classes, e.g. --classes 3.", cap=True),
     Bound("train-samples", True, 1, 100_000_000, "Pass e.g. --train-samples 90.", cap=True),
     Bound("samples", True, 1, 10_000_000, "Pass e.g. --samples 30, or leave it out.", cap=True),
+    Bound("measurement-bases", True, 1, 1000, "The Z readout needs 1.", cap=True),
     Bound("optimization-level", True, 0, 3, "Pass 0, 1 (the default), 2 or 3."),
-    Bound("seed-transpiler", True, 0, 2**31 - 1, "Pass e.g. --seed-transpiler 0."),
+    Bound("seed-transpiler", True, 0, 2**31 - 1, "Pass e.g. --seed-transpiler 0.", cap=True),
     Bound(
         "max-qpu-seconds",
         False,
@@ -214,7 +225,8 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
 )
 """Every numeric option of ``faqnas`` (an option a command does not have is skipped), and the
 few numeric parameters of the Python API that no option sets (``threads-per-worker``,
-``retries`` and ``wait-for-workers`` of ``DaskEvaluator``)."""
+``retries`` and ``wait-for-workers`` of ``DaskEvaluator``, ``measurement-bases`` of the QPU-time
+model)."""
 
 OPTION_CHOICES: tuple[Choice, ...] = (
     Choice(
@@ -232,7 +244,9 @@ CONSTRAINTS: dict[str, Constraint] = {c.option: c for c in _DECLARED}
 """Every declared constraint by its option name (``batch-size``, ``strategy``)."""
 
 
-def check(name: str, value: object, *, high: float | None = None) -> None:
+def check(
+    name: str, value: object, *, high: float | None = None, parameter: str | None = None
+) -> None:
     """The one validator: check ``value`` against the declared constraint of option ``name``.
 
     This is the library's check (a record's fields): a ``cap`` of the command line does not
@@ -244,6 +258,9 @@ def check(name: str, value: object, *, high: float | None = None) -> None:
         value: The value given.
         high: A tighter maximum that binds where the caller has one (a backend's most shots);
             only for a numeric option.
+        parameter: The Python parameter to name in the message (``seed_transpiler``), where
+            the value comes from code rather than the command line (the message then says
+            "parameter" instead of "option").
 
     Raises:
         ConfigError: ``The '<name>' option must be <rule>. Got <value> instead. <fix>``.
@@ -254,7 +271,7 @@ def check(name: str, value: object, *, high: float | None = None) -> None:
         if not isinstance(constraint, Bound):
             raise KeyError(name)
         constraint = replace(constraint, high=min(high, constraint.high), cap=False)
-    constraint.check(value, capped=False)
+    constraint.check(value, capped=False, parameter=parameter)
 
 
 def words(option: str) -> tuple[str, ...]:

@@ -94,3 +94,10 @@ def test_a_caller_can_tighten_a_bound_to_its_own_maximum() -> None:
         check("shots", 2_000_000, high=1_000_000)  # a backend's most shots
     with pytest.raises(KeyError):
         check("engine", "aer", high=1)
+
+
+def test_code_is_told_its_parameter_not_the_option() -> None:
+    with pytest.raises(ConfigError) as info:
+        check("seed-transpiler", -1, parameter="seed_transpiler")
+    assert str(info.value).startswith("The 'seed_transpiler' parameter must be an integer of")
+    check("seed-transpiler", 2**40, parameter="seed_transpiler")  # the CLI's cap only

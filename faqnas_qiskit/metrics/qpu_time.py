@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check
 
 __all__ = [
     "DEFAULT_JOB_OVERHEAD_S",
@@ -64,12 +65,6 @@ def _non_negative(name: str, value: float) -> float:
     return float(value)
 
 
-def _positive_int(name: str, value: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(invalid(name, "an integer of at least 1", value, fix))
-    return value
-
-
 def estimator_executions(samples: int, shots: int, measurement_bases: int = 1) -> int:
     """Circuit executions of one Estimator PUB: samples × shots × measurement bases.
 
@@ -81,9 +76,9 @@ def estimator_executions(samples: int, shots: int, measurement_bases: int = 1) -
     Returns:
         Number of executions.
     """
-    _positive_int("samples", samples, "Pass the number of samples evaluated on the QPU.")
-    _positive_int("shots", shots, "Pass e.g. --shots 1024.")
-    _positive_int("measurement_bases", measurement_bases, "The Z readout needs 1.")
+    check("samples", samples, parameter="samples")
+    check("shots", shots, parameter="shots")
+    check("measurement-bases", measurement_bases, parameter="measurement_bases")
     return samples * shots * measurement_bases
 
 

@@ -23,6 +23,7 @@ from qiskit.transpiler import PassManager, Target, generate_preset_pass_manager
 
 from faqnas_qiskit.circuits import build_circuit
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check
 from faqnas_qiskit.metrics.qpu_time import DEFAULT_REP_DELAY_S
 from faqnas_qiskit.space import Genome
 
@@ -94,23 +95,11 @@ def _unknown_target(name: object, names: tuple[str, ...]) -> ConfigError:
 
 
 def _check_level(optimization_level: int, name: str = "optimization_level") -> None:
-    if (
-        isinstance(optimization_level, bool)
-        or not isinstance(optimization_level, int)
-        or optimization_level not in (0, 1, 2, 3)
-    ):
-        raise ConfigError(
-            invalid(name, "one of 0, 1, 2, 3", optimization_level, "The default is 1.")
-        )
+    check("optimization-level", optimization_level, parameter=name)
 
 
 def _check_seed(seed_transpiler: int) -> None:
-    if (
-        isinstance(seed_transpiler, bool)
-        or not isinstance(seed_transpiler, int)
-        or seed_transpiler < 0
-    ):
-        raise ConfigError(invalid("seed_transpiler", "an integer of at least 0", seed_transpiler))
+    check("seed-transpiler", seed_transpiler, parameter="seed_transpiler")
 
 
 def _shape(transpiled: QuantumCircuit) -> tuple[dict[str, int], int, int, int, int]:
