@@ -184,6 +184,7 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
     Bound("train-samples", True, 1, 100_000_000, "Pass e.g. --train-samples 90.", cap=True),
     Bound("samples", True, 1, 10_000_000, "Pass e.g. --samples 30, or leave it out.", cap=True),
     Bound("measurement-bases", True, 1, 1000, "The Z readout needs 1.", cap=True),
+    Bound("chunk", True, 1, 1_000_000, "Pass e.g. chunk=4 (the default).", cap=True),
     Bound("optimization-level", True, 0, 3, "Pass 0, 1 (the default), 2 or 3."),
     Bound("seed-transpiler", True, 0, 2**31 - 1, "Pass e.g. --seed-transpiler 0.", cap=True),
     Bound(
@@ -226,7 +227,7 @@ OPTION_BOUNDS: tuple[Bound, ...] = (
 """Every numeric option of ``faqnas`` (an option a command does not have is skipped), and the
 few numeric parameters of the Python API that no option sets (``threads-per-worker``,
 ``retries`` and ``wait-for-workers`` of ``DaskEvaluator``, ``measurement-bases`` of the QPU-time
-model)."""
+model, ``chunk`` of the atlas fill)."""
 
 OPTION_CHOICES: tuple[Choice, ...] = (
     Choice(

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from faqnas_qiskit.errors import ConfigError, FaqnasError, invalid
+from faqnas_qiskit.limits import check
 from faqnas_qiskit.metrics.background import exit_with_parent
 from faqnas_qiskit.metrics.cache import CostCache, compute_entry, entry_from_dict
 from faqnas_qiskit.metrics.transpiled import AER_TARGET, DEFAULT_AER_OPTIMIZATION_LEVEL, TargetInfo
@@ -164,9 +165,8 @@ def fill_atlas(
             stored before stay stored: run again to continue).
     """
     started = time.perf_counter()
-    for name, value, low in (("workers", workers, 1), ("chunk", chunk, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(invalid(name, f"an integer of at least {low}", value, what="option"))
+    check("workers", workers)
+    check("chunk", chunk)
     if not cache.usable:
         raise ConfigError(
             invalid(

@@ -15,6 +15,7 @@ from typing import Any
 
 from faqnas_qiskit.circuits import build_circuit
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check
 from faqnas_qiskit.metrics.flops import (
     FlopCounts,
     classical_flops_formula,
@@ -38,11 +39,6 @@ from faqnas_qiskit.metrics.transpiled import (
 from faqnas_qiskit.space import Genome
 
 __all__ = ["MetricsSettings", "architecture_metrics", "flops_and_params"]
-
-
-def _check_int(name: str, value: int, minimum: int, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(invalid(name, f"an integer of at least {minimum}", value, fix))
 
 
 @dataclass(frozen=True)
@@ -80,12 +76,15 @@ class MetricsSettings:
     count_with_profiler: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("n_features", self.n_features, 1, "Pass the width of the dataset's features.")
-        _check_int("n_classes", self.n_classes, 2, "Pass the number of classes of the dataset.")
-        _check_int("n_train", self.n_train, 1, "Pass the size of the training split.")
-        _check_int("epochs", self.epochs, 1, "Pass the number of training epochs.")
-        _check_int("shots", self.shots, 1, "Pass e.g. --shots 1024.")
-        _check_int("samples", self.samples, 1, "Pass the number of samples run on the QPU.")
+        for option, parameter, value in (
+            ("features", "n_features", self.n_features),
+            ("classes", "n_classes", self.n_classes),
+            ("train-samples", "n_train", self.n_train),
+            ("epochs", "epochs", self.epochs),
+            ("shots", "shots", self.shots),
+            ("samples", "samples", self.samples),
+        ):
+            check(option, value, parameter=parameter)
         _check_level(self.optimization_level)
         _check_level(self.aer_optimization_level, "aer_optimization_level")
         _check_seed(self.seed_transpiler)

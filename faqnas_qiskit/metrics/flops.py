@@ -45,6 +45,7 @@ from torch.nn import functional
 from faqnas_qiskit.circuits import build_circuit, entangling_pairs
 from faqnas_qiskit.engines import HQNNSimulator
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import check
 from faqnas_qiskit.space import Genome
 
 __all__ = [
@@ -63,14 +64,9 @@ _QUANTUM = "faqnas::quantum"
 _CLASSICAL = "faqnas::classical"
 
 
-def _check_count(name: str, value: int, minimum: int, fix: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(invalid(name, f"an integer of at least {minimum}", value, fix))
-
-
 def _check_widths(n_features: int, n_classes: int) -> None:
-    _check_count("n_features", n_features, 1, "Pass the width of the dataset's features.")
-    _check_count("n_classes", n_classes, 2, "Pass the number of classes of the dataset.")
+    check("features", n_features, parameter="n_features")
+    check("classes", n_classes, parameter="n_classes")
 
 
 def quantum_flops_formula(genome: Genome) -> int:
@@ -447,6 +443,6 @@ def training_flops(
     Returns:
         FLOPs (profiler convention) of the whole training run.
     """
-    _check_count("n_train", n_train, 1, "Pass the size of the training split.")
-    _check_count("epochs", epochs, 1, "Pass the number of training epochs.")
+    check("train-samples", n_train, parameter="n_train")
+    check("epochs", epochs, parameter="epochs")
     return training_flops_per_sample(genome, n_features, n_classes) * n_train * epochs
