@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from faqnas_qiskit.errors import ConfigError, invalid
-from faqnas_qiskit.limits import MAX_REPEATS
+from faqnas_qiskit.limits import MAX_REPEATS, check
 
 if TYPE_CHECKING:
     from faqnas_qiskit.evaluation import TrainingConfig
@@ -221,17 +221,8 @@ def dataset_spec(args: argparse.Namespace) -> str:
 
 
 def check_threads(threads: int) -> int:
-    """``--threads``, checked to be at least 1."""
-    if threads < 1:
-        raise ConfigError(
-            invalid(
-                "threads",
-                "an integer of at least 1",
-                threads,
-                "Pass e.g. --threads 1 (the default).",
-                what="option",
-            )
-        )
+    """``--threads``, checked to be at least 1 (the declared constraint, limits.py)."""
+    check("threads", threads)
     return threads
 
 

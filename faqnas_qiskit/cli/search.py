@@ -25,6 +25,7 @@ from faqnas_qiskit.cli.options import (
 )
 from faqnas_qiskit.cli.output import print_front, print_json, search_progress
 from faqnas_qiskit.errors import ClusterError, ConfigError, invalid
+from faqnas_qiskit.limits import check
 
 if TYPE_CHECKING:
     from faqnas_qiskit.search import Evaluator, SearchConfig
@@ -287,10 +288,7 @@ def _run(args: argparse.Namespace) -> int:
             quiet_dask()
 
         if args.workers is not None:
-            if args.workers < 1:
-                raise ConfigError(
-                    invalid("workers", "an integer of at least 1", args.workers, what="option")
-                )
+            check("workers", args.workers)
             evaluator = DaskEvaluator.local(
                 dataset, workers=args.workers, torch_threads=args.threads
             )
