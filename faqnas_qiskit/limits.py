@@ -6,8 +6,9 @@ take one of a fixed set). Each constraint carries its rule and a fix, and :func:
 one validator: it raises a :class:`ConfigError` in the package's one message shape (rule, value,
 fix). The CLI checks every parsed option against the tables before any work; the records that
 hold these options (``TrainingConfig``, ``SearchConfig``, ...) check their fields with
-:func:`check`, so a caller of the Python API gets the same rules; and the bad-input tests
-generate their values from the tables. A bound is declared here once.
+:func:`check` (naming the Python parameter where code, not a command line, passes the value),
+so a caller of the Python API gets the same rules less the command line's caps (``Bound.cap``);
+and the bad-input tests generate their values from the tables. A bound is declared here once.
 """
 
 from __future__ import annotations
