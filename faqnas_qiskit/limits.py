@@ -14,6 +14,7 @@ and the bad-input tests generate their values from the tables. A bound is declar
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
@@ -93,7 +94,14 @@ class Bound:
             capped: Apply ``high`` even where it is only the command line's cap (``cap``).
             parameter: Name the Python parameter (``seed_transpiler``) instead of the option.
         """
-        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        # numbers.Real/Integral: numpy scalars count as the numbers they are; a bool does not
+        number: float | int | None = None
+        if isinstance(value, bool) or type(value).__name__ == "bool_":
+            number = None
+        elif isinstance(value, numbers.Integral):
+            number = int(value)  # exact: 2**63 must not round to 2**63 - 1
+        elif isinstance(value, numbers.Real):
+            number = float(value)
         ok = number is not None and (not self.integer or isinstance(number, int))
         if ok and number is not None:
             ok = math.isfinite(number) and (number <= self.high or (self.cap and not capped))
@@ -296,5 +304,5 @@ def check_repeats(value: object) -> int:
         ConfigError: Unless it is an integer from 1 to :data:`MAX_REPEATS`.
     """
     check("repeats", value)
-    assert isinstance(value, int)
-    return value
+    assert isinstance(value, numbers.Integral)
+    return int(value)

@@ -101,3 +101,18 @@ def test_code_is_told_its_parameter_not_the_option() -> None:
         check("seed-transpiler", -1, parameter="seed_transpiler")
     assert str(info.value).startswith("The 'seed_transpiler' parameter must be an integer of")
     check("seed-transpiler", 2**40, parameter="seed_transpiler")  # the CLI's cap only
+
+
+def test_numpy_integers_are_the_numbers_they_are_and_big_ones_are_compared_exactly() -> None:
+    import numpy as np
+
+    from faqnas_qiskit.evaluation import TrainingConfig
+    from faqnas_qiskit.limits import check
+    from faqnas_qiskit.search import SearchConfig
+
+    assert SearchConfig(seed=np.int64(3), population=np.int64(4)).seed == 3
+    assert TrainingConfig(epochs=np.int32(2)).epochs == 2
+    check("seed", 2**63 - 1)
+    for bad in (2**63, np.uint64(2**63), np.bool_(True), True, np.float64("nan")):
+        with pytest.raises(ConfigError, match="'seed' option"):
+            check("seed", bad)
