@@ -21,9 +21,9 @@ nor the completion order changes a stored result.
 
 Faults: when a worker process dies while it evaluates a candidate, the scheduler runs the
 candidate again on another worker, up to its ``allowed-failures`` bound; past it, the candidate
-is yielded as a failed outcome whose error starts with ``"KilledWorker: "`` (the runner stores
-it, and a resumed or later run trains it again: see
-:data:`~faqnas_qiskit.search.runner.INFRASTRUCTURE_ERRORS`). Losing the
+is yielded as a failed outcome of kind ``FailureKind.INFRASTRUCTURE`` whose error starts with
+``"KilledWorker: "`` (the runner stores it, and a resumed or later run trains it again: see
+:func:`~faqnas_qiskit.search.results.infrastructure_failure`). Losing the
 scheduler ends :meth:`DaskEvaluator.map` with a :class:`ClusterError`; the coordinator has
 stored every outcome it received, so the run can be resumed.
 
