@@ -120,6 +120,20 @@ def _compute_chunk(
     return out
 
 
+def _require_usable(cache: CostCache) -> None:
+    """Refuse, in one line, a cost cache that cannot be written (before or while filling)."""
+    if not cache.usable:
+        raise ConfigError(
+            invalid(
+                "cache",
+                "a writable SQLite file",
+                str(cache.path),
+                f"{cache.problem}. Pass --cache PATH to a writable place.",
+                what="option",
+            )
+        )
+
+
 def fill_atlas(
     genomes: Iterable[Genome],
     cache: CostCache,
@@ -167,16 +181,7 @@ def fill_atlas(
     started = time.perf_counter()
     check("workers", workers)
     check("chunk", chunk)
-    if not cache.usable:
-        raise ConfigError(
-            invalid(
-                "cache",
-                "a writable SQLite file",
-                str(cache.path),
-                f"{cache.problem}. Pass --cache PATH to a writable place.",
-                what="option",
-            )
-        )
+    _require_usable(cache)
     info = TargetInfo.load(target)
     if info.name == AER_TARGET or not info.timed:
         raise ConfigError(
@@ -202,16 +207,7 @@ def fill_atlas(
         nonlocal done, compute_s
         entries = [entry_from_dict(r) for r in rows]
         cache.put_many(entries)
-        if not cache.usable:
-            raise ConfigError(
-                invalid(
-                    "cache",
-                    "a writable SQLite file",
-                    str(cache.path),
-                    f"{cache.problem}. Pass --cache PATH to a writable place.",
-                    what="option",
-                )
-            )
+        _require_usable(cache)
         done += len(entries) // 2
         compute_s += sum(e.compute_s for e in entries)
         if progress is not None:

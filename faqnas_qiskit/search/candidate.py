@@ -27,6 +27,7 @@ __all__ = [
     "run_group",
     "run_unit",
     "task_units",
+    "trains_alone",
 ]
 
 
@@ -219,6 +220,7 @@ def run_group(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[Candidat
                 "Group only the candidates of one run's generation.",
             )
         )
+    models = sum(len(t.repeats) for t in tasks)  # repeats are never empty: >= 1
     started = time.perf_counter()
     try:
         members = [
@@ -229,12 +231,11 @@ def run_group(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[Candidat
             dataset,
             first.training,
             split_seed=first.split_seed,
-            max_models=max(1, sum(len(t.repeats) for t in tasks)),
+            max_models=models,
         )
     except Exception:  # the group cannot train at all: each candidate alone (its own errors)
         return [run_candidate(task, dataset) for task in tasks]
     total = time.perf_counter() - started
-    models = sum(len(t.repeats) for t in tasks)
     return [
         _outcome(task, result, total * len(task.repeats) / models)
         for task, result in zip(tasks, results, strict=True)
@@ -259,9 +260,14 @@ def task_units(tasks: Sequence[CandidateTask]) -> list[list[CandidateTask]]:
     return units
 
 
+def trains_alone(unit: Sequence[CandidateTask]) -> bool:
+    """Whether a unit of :func:`task_units` is one ungrouped task (:func:`run_candidate`)."""
+    return len(unit) == 1 and unit[0].group is None
+
+
 def run_unit(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[CandidateOutcome]:
     """One unit of :func:`task_units`: a group (:func:`run_group`) or one task alone."""
-    if len(tasks) == 1 and tasks[0].group is None:
+    if trains_alone(tasks):
         return [run_candidate(tasks[0], dataset)]
     return run_group(tasks, dataset)
 

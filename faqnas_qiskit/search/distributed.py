@@ -54,6 +54,7 @@ from faqnas_qiskit.search.candidate import (
     run_candidate,
     run_group,
     task_units,
+    trains_alone,
 )
 from faqnas_qiskit.search.dask_worker import (
     DatasetPlugin,
@@ -409,7 +410,7 @@ class DaskEvaluator:
         slots = max(1, sum(self._client.nthreads().values()))
         while queue and len(running) < slots:
             unit = queue.popleft()
-            alone = len(unit) == 1 and unit[0].group is None
+            alone = trains_alone(unit)
             future: Future = self._client.submit(
                 evaluate_on_worker,
                 self._evaluate if alone else self._evaluate_group,

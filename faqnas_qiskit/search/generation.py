@@ -179,7 +179,7 @@ class _GenerationEvaluation:
         is the one an uninterrupted run on an empty store computes, whatever the store held,
         the workers or the interruptions.
         """
-        todo = {genome.key: (genome, seed) for genome, seed, _ in pending}
+        todo = {genome.key for genome, _, _ in pending}
         members: list[PopulationMember] = []
         for genome in dict((g.key, g) for g in genomes).values():
             if genome.key in state.archive and genome.key not in todo:
