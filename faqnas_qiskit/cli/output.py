@@ -134,13 +134,16 @@ def print_plan(plan: ReevaluationPlan) -> None:
         f"{'genome':32s} {'action':>7s} {'qubits':>6s} {'2q':>4s} {'depth':>5s} "
         f"{'pred. QPU s':>11s}  job"
     )
+    from faqnas_qiskit.hardware import PlannedJob
+
     for item in plan.items:
-        metrics = item.metrics
+        job = item if isinstance(item, PlannedJob) else None  # a stored/failed one: no cost
+        metrics = job and job.metrics
         print(
             f"{item.key:32s} {item.action:>7s} {item.n_qubits:>6d} "
             f"{fmt(metrics and metrics.two_qubit_gates, 'd'):>4s} "
             f"{fmt(metrics and metrics.depth, 'd'):>5s} "
-            f"{fmt(item.predicted_qpu_s, '.2f'):>11s}  {item.job_id or '-'}"
+            f"{fmt(job and job.predicted_qpu_s, '.2f'):>11s}  {item.job_id or '-'}"
         )
     total, budget = plan.predicted_qpu_s, plan.max_qpu_seconds
     if total is not None:

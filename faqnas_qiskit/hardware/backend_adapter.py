@@ -21,10 +21,12 @@ from faqnas_qiskit.evaluation import derive_seed
 from faqnas_qiskit.hardware.errors import HardwareError, PreflightError, ProfileError
 from faqnas_qiskit.hardware.isa import predicted_qpu_seconds, to_isa
 from faqnas_qiskit.hardware.plan import (
-    Action,
     JobOutcome,
     JobState,
     PlannedArchitecture,
+    PlannedFetch,
+    PlannedJob,
+    PlannedSubmit,
     ReevaluationPlan,
 )
 from faqnas_qiskit.hardware.profiles import AdapterKind, BackendProfile
@@ -36,8 +38,6 @@ __all__ = ["BackendAdapter", "one_line"]
 
 log = logging.getLogger(__name__)
 
-#: Actions whose architectures run a job (restored model, ISA circuit).
-_ACTIVE = (Action.SUBMIT, Action.FETCH)
 #: A job whose status cannot be read this many times in a row stops the wait.
 _MAX_STATUS_ERRORS = 5
 
@@ -127,8 +127,10 @@ class BackendAdapter(ABC):
 
         Args:
             run_id: The search run.
-            items: Architectures with their action decided (``submit``/``fetch`` items carry a
-                restored :class:`~faqnas_qiskit.hardware.forward.Architecture`).
+            items: Architectures with their action decided (a ``submit``/``fetch`` item, a
+                :class:`~faqnas_qiskit.hardware.plan.PlannedJob`, carries its restored
+                :class:`~faqnas_qiskit.hardware.forward.Architecture`; preflight adds its ISA
+                circuit and predicted QPU seconds).
             shots: Shots per circuit execution.
             n_samples: Test samples per architecture.
             max_qpu_seconds: Budget of predicted QPU seconds for the jobs to submit; None takes
@@ -145,7 +147,7 @@ class BackendAdapter(ABC):
         profile = replace(self.profile, shots=shots)
         credentials = self.credentials(dry_run=dry_run)
         for item in items:
-            if item.resubmits is not None and self.bills_qpu:
+            if isinstance(item, PlannedSubmit) and item.resubmits is not None and self.bills_qpu:
                 raise PreflightError(
                     invalid(
                         "resume",
@@ -158,7 +160,7 @@ class BackendAdapter(ABC):
                 )
         limit = profile.limits.max_qubits
         for item in items:
-            if item.action in _ACTIVE and item.n_qubits > limit:
+            if isinstance(item, PlannedJob) and item.n_qubits > limit:
                 raise PreflightError(
                     invalid(
                         "genome",
@@ -169,14 +171,14 @@ class BackendAdapter(ABC):
                         what="option",
                     )
                 )
-        active = [i for i in items if i.action in _ACTIVE]
+        active = [i for i in items if isinstance(i, PlannedJob)]
         backend, source = self.target(dry_run=dry_run) if active else (None, "none")
-        planned = []
+        planned: list[PlannedArchitecture] = []
         for item in items:
-            if item.action not in _ACTIVE:
+            if not isinstance(item, PlannedJob):
                 planned.append(item)
                 continue
-            assert backend is not None and item.architecture is not None
+            assert backend is not None
             if item.n_qubits > backend.num_qubits:
                 raise PreflightError(
                     invalid(
@@ -202,16 +204,7 @@ class BackendAdapter(ABC):
                     rep_delay_s=self.rep_delay_s(backend),
                     job_overhead_s=profile.job_overhead_s,
                 )
-            planned.append(
-                replace(
-                    item,
-                    n_samples=item.architecture.n_samples,
-                    metrics=isa.metrics,
-                    physical_qubits=isa.physical_qubits,
-                    predicted_qpu_s=predicted,
-                    isa=isa,
-                )
-            )
+            planned.append(replace(item, isa=isa, predicted_qpu_s=predicted))
         budget = max_qpu_seconds if max_qpu_seconds is not None else profile.limits.max_qpu_seconds
         plan = ReevaluationPlan(
             run_id=run_id,
@@ -266,9 +259,9 @@ class BackendAdapter(ABC):
         self,
         plan: ReevaluationPlan,
         *,
-        on_submitted: Callable[[PlannedArchitecture, str], None],
-        on_fetching: Callable[[PlannedArchitecture], None] | None = None,
-        on_recovered: Callable[[PlannedArchitecture, str], None] | None = None,
+        on_submitted: Callable[[PlannedJob, str], None],
+        on_fetching: Callable[[PlannedFetch], None] | None = None,
+        on_recovered: Callable[[PlannedSubmit, str], None] | None = None,
         timeout_s: float | None = None,
     ) -> Iterator[JobOutcome]:
         """Submit the plan's ``submit`` jobs, fetch its ``fetch`` jobs, and yield outcomes.
@@ -291,31 +284,30 @@ class BackendAdapter(ABC):
         """
         if plan.dry_run:
             raise HardwareError("A dry-run plan must not be run. Make a plan with dry_run=False.")
-        waiting: dict[str, tuple[PlannedArchitecture, RuntimeJob, float]] = {}
-        to_submit = list(plan.to_submit)
-        for item in plan.items:
-            if item.action != Action.FETCH:
-                continue
-            assert item.job_id is not None
-            job = self._fetch(item.job_id)
+        waiting: dict[str, tuple[PlannedJob, RuntimeJob, float]] = {}
+        to_submit: list[PlannedJob] = list(plan.to_submit)
+        for fetch in (i for i in plan.items if isinstance(i, PlannedFetch)):
+            job = self._fetch(fetch.job_id)
             if job is None:
-                log.info("job %s of %s cannot be fetched here; resubmitting", item.job_id, item.key)
-                to_submit.append(item)
+                log.info(
+                    "job %s of %s cannot be fetched here; resubmitting", fetch.job_id, fetch.key
+                )
+                to_submit.append(fetch)
                 continue
             if on_fetching is not None:
-                on_fetching(item)
-            waiting[item.key] = (item, job, time.perf_counter())
+                on_fetching(fetch)
+            waiting[fetch.key] = (fetch, job, time.perf_counter())
         if to_submit:
             with self._open() as submit:
                 for item in to_submit:
-                    assert item.isa is not None and item.architecture is not None
+                    assert item.isa is not None  # preflight's
                     tags = (
                         f"faqnas:{plan.run_id}",
                         f"genome:{item.key}",
                         f"shots:{plan.shots}",
                         f"samples:{item.architecture.n_samples}",
                     )
-                    if item.planned_before and self.bills_qpu:
+                    if isinstance(item, PlannedSubmit) and item.planned_before and self.bills_qpu:
                         earlier = self._recover(item, tags)
                         if earlier is not None:
                             (on_recovered or on_submitted)(item, str(earlier.job_id()))
@@ -338,7 +330,7 @@ class BackendAdapter(ABC):
                     waiting[item.key] = (item, job, started)
         yield from self._wait(waiting, timeout_s)
 
-    def _recover(self, item: PlannedArchitecture, tags: Sequence[str]) -> RuntimeJob | None:
+    def _recover(self, item: PlannedSubmit, tags: Sequence[str]) -> RuntimeJob | None:
         """A job an earlier call had accepted but not stored (a crash in between), or None."""
         job_id = self._find(tags)
         if job_id is None:
@@ -348,7 +340,7 @@ class BackendAdapter(ABC):
 
     def _wait(
         self,
-        waiting: dict[str, tuple[PlannedArchitecture, RuntimeJob, float]],
+        waiting: dict[str, tuple[PlannedJob, RuntimeJob, float]],
         timeout_s: float | None,
     ) -> Iterator[JobOutcome]:
         deadline = None if timeout_s is None else time.perf_counter() + timeout_s
@@ -381,9 +373,7 @@ class BackendAdapter(ABC):
             if waiting and not finished:
                 time.sleep(self.poll_interval_s)
 
-    def _outcome(
-        self, item: PlannedArchitecture, job: RuntimeJob, state: str, started: float
-    ) -> JobOutcome:
+    def _outcome(self, item: PlannedJob, job: RuntimeJob, state: str, started: float) -> JobOutcome:
         job_id = str(job.job_id())
         if state != "DONE":
             reason = ""
@@ -422,7 +412,7 @@ class BackendAdapter(ABC):
 
     # -------------------------------------------------------------------------------- record
     def record(
-        self, plan: ReevaluationPlan, item: PlannedArchitecture, outcome: JobOutcome
+        self, plan: ReevaluationPlan, item: PlannedJob, outcome: JobOutcome
     ) -> HardwareRecord:
         """Score a finished job: post-layer, accuracy, and the record.
 
@@ -472,9 +462,7 @@ class BackendAdapter(ABC):
             finished_at=time.time(),
         )
 
-    def _repredict(
-        self, plan: ReevaluationPlan, item: PlannedArchitecture, n_samples: int
-    ) -> float | None:
+    def _repredict(self, plan: ReevaluationPlan, item: PlannedJob, n_samples: int) -> float | None:
         if not self.predicts_qpu or item.metrics is None:
             return None
         backend, _ = self.target(dry_run=plan.dry_run)

@@ -2,13 +2,14 @@
 
 A :class:`ReevaluationPlan` is what preflight produced: for each architecture, what will happen
 (``submit``, ``fetch`` a job submitted earlier, reuse a ``stored`` record, or report a
-``failed`` one), its ISA cost and predicted QPU seconds. A dry run returns it and stops.
+``failed`` one), each action its own item type (:data:`PlannedArchitecture`); a job's item
+carries its ISA cost and predicted QPU seconds. A dry run returns it and stops.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,11 @@ __all__ = [
     "JobOutcome",
     "JobState",
     "PlannedArchitecture",
+    "PlannedFailed",
+    "PlannedFetch",
+    "PlannedJob",
+    "PlannedStored",
+    "PlannedSubmit",
     "ProgressEvent",
     "ReevaluationPlan",
     "ReevaluationResult",
@@ -66,62 +72,149 @@ class JobState(TextEnum):
     """Still running when the wait timed out."""
 
 
-@dataclass(frozen=True, eq=False)
-class PlannedArchitecture:
-    """One architecture in a plan.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class _Planned:
+    """What every planned architecture has: its identity and its action.
 
     Attributes:
         key: Canonical genome key.
         evaluation_id: Row id of its trained evaluation.
         n_qubits: Qubits n.
-        action: ``submit``, ``fetch`` (job ``job_id`` submitted earlier), ``stored`` (a done
-            record is reused) or ``failed`` (a failed row, kept as it is): see :class:`Action`.
-        job_id: The earlier job's id (``fetch``, ``failed``), else None.
-        n_samples: Test samples (circuit executions), or None for ``stored``/``failed``.
-        metrics: ISA metrics on the target, or None for ``stored``/``failed``.
-        physical_qubits: Physical qubit of each virtual qubit, empty for ``stored``/``failed``.
-        predicted_qpu_s: Predicted QPU seconds of its job, or None (ideal simulator, or not run).
-        architecture: The restored model and samples (``submit``/``fetch`` only).
-        isa: The ISA circuit (``submit``/``fetch`` only).
-        stored_record: The reused record (``stored``).
-        stored_error: The stored error (``failed``).
-        planned_before: A ``submit`` whose row an earlier call had already planned: that call
-            may have had its job accepted without storing the id (a crash in between), so a
-            billing adapter looks the job up by its tags before submitting again.
-        resubmits: A ``submit`` of an architecture whose job an earlier call submitted (its
-            id) and that is not resumed: a simulator's runs again, a billing adapter's
-            preflight refuses it (pass ``resume``). None otherwise.
     """
 
+    action: ClassVar[Action]
     key: str
     evaluation_id: int
     n_qubits: int
-    action: Action
-    job_id: str | None = None
-    n_samples: int | None = None
-    metrics: IsaMetrics | None = None
-    physical_qubits: tuple[int, ...] = ()
-    predicted_qpu_s: float | None = None
-    architecture: Architecture | None = field(default=None, repr=False)
-    isa: IsaCircuit | None = field(default=None, repr=False)
-    stored_record: HardwareRecord | None = field(default=None, repr=False)
-    stored_error: str | None = None
-    planned_before: bool = False
-    resubmits: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (no circuits, no weights)."""
+    def _dict(self, job_id: str | None, job: PlannedJob | None) -> dict[str, Any]:
+        """The JSON form every kind shares; the priced fields are None without a job."""
         return {
             "genome": self.key,
             "evaluation_id": self.evaluation_id,
             "n_qubits": self.n_qubits,
             "action": self.action,
-            "job_id": self.job_id,
-            "n_samples": self.n_samples,
-            "isa": None if self.metrics is None else self.metrics.to_dict(),
-            "physical_qubits": list(self.physical_qubits),
-            "predicted_qpu_s": self.predicted_qpu_s,
+            "job_id": job_id,
+            "n_samples": None if job is None else job.n_samples,
+            "isa": None if job is None or job.metrics is None else job.metrics.to_dict(),
+            "physical_qubits": [] if job is None else list(job.physical_qubits),
+            "predicted_qpu_s": None if job is None else job.predicted_qpu_s,
         }
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PlannedJob(_Planned):
+    """An architecture whose job runs (``submit`` or ``fetch``): a restored model, an ISA circuit.
+
+    Attributes:
+        architecture: The restored model and test samples.
+        isa: The ISA circuit on the target, set by preflight (None before it).
+        predicted_qpu_s: Predicted QPU seconds of its job, set by preflight; None on an ideal
+            simulator (or before preflight).
+    """
+
+    architecture: Architecture = field(repr=False)
+    isa: IsaCircuit | None = field(default=None, repr=False)
+    predicted_qpu_s: float | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """Test samples of its job (circuit executions)."""
+        return self.architecture.n_samples
+
+    @property
+    def metrics(self) -> IsaMetrics | None:
+        """ISA metrics on the target (None before preflight)."""
+        return None if self.isa is None else self.isa.metrics
+
+    @property
+    def physical_qubits(self) -> tuple[int, ...]:
+        """Physical qubit of each virtual qubit (empty before preflight)."""
+        return () if self.isa is None else self.isa.physical_qubits
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PlannedSubmit(PlannedJob):
+    """Submit the architecture's job.
+
+    Attributes:
+        planned_before: An earlier call had already planned its row: that call may have had
+            its job accepted without storing the id (a crash in between), so a billing adapter
+            looks the job up by its tags before submitting again.
+        resubmits: The id of a job an earlier call submitted and that is not resumed: a
+            simulator's runs again, a billing adapter's preflight refuses it (pass
+            ``resume``). None otherwise.
+    """
+
+    action: ClassVar[Action] = Action.SUBMIT
+    planned_before: bool = False
+    resubmits: str | None = None
+
+    @property
+    def job_id(self) -> None:
+        """No job yet: it is submitted by this call."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no circuits, no weights)."""
+        return self._dict(None, self)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PlannedFetch(PlannedJob):
+    """Fetch the job an earlier call submitted, by its stored id.
+
+    Attributes:
+        job_id: The earlier job's id.
+    """
+
+    action: ClassVar[Action] = Action.FETCH
+    job_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no circuits, no weights)."""
+        return self._dict(self.job_id, self)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PlannedStored(_Planned):
+    """Reuse the stored record; the backend is not touched.
+
+    Attributes:
+        job_id: The stored job's id.
+        record: The stored record.
+    """
+
+    action: ClassVar[Action] = Action.STORED
+    job_id: str | None
+    record: HardwareRecord = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the record itself is among the result's records)."""
+        return self._dict(self.job_id, None)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PlannedFailed(_Planned):
+    """Report the stored failure as it is (``retry_failed`` submits it again instead).
+
+    Attributes:
+        job_id: The failed job's id, or None if it failed before a job existed.
+        error: The stored error.
+    """
+
+    action: ClassVar[Action] = Action.FAILED
+    job_id: str | None
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return self._dict(self.job_id, None)
+
+
+PlannedArchitecture: TypeAlias = PlannedSubmit | PlannedFetch | PlannedStored | PlannedFailed
+"""One architecture in a plan: one frozen type per :class:`Action`, each with only the fields
+its action has (a reused record has no ISA circuit, a submission no stored error)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,15 +249,15 @@ class ReevaluationPlan:
     @property
     def predicted_qpu_s(self) -> float | None:
         """Predicted QPU seconds of the jobs this call submits (None: nothing to predict)."""
-        values = [i.predicted_qpu_s for i in self.items if i.action == Action.SUBMIT]
+        values = [i.predicted_qpu_s for i in self.to_submit]
         if any(v is None for v in values):
             return None
         return float(sum(v for v in values if v is not None))
 
     @property
-    def to_submit(self) -> tuple[PlannedArchitecture, ...]:
+    def to_submit(self) -> tuple[PlannedSubmit, ...]:
         """Architectures whose job this call submits."""
-        return tuple(i for i in self.items if i.action == Action.SUBMIT)
+        return tuple(i for i in self.items if isinstance(i, PlannedSubmit))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``--json`` of a dry run)."""

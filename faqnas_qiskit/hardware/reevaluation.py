@@ -19,19 +19,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from faqnas_qiskit.errors import ConfigError, FaqnasError, GenomeError, invalid
 from faqnas_qiskit.hardware.adapters import BackendAdapter, make_adapter
 from faqnas_qiskit.hardware.errors import HardwareError
-from faqnas_qiskit.hardware.forward import prepare_architecture, restore_model
+from faqnas_qiskit.hardware.forward import Architecture, prepare_architecture, restore_model
 from faqnas_qiskit.hardware.plan import (
     Action,
     Failure,
     JobOutcome,
     JobState,
     PlannedArchitecture,
+    PlannedFailed,
+    PlannedFetch,
+    PlannedJob,
+    PlannedStored,
+    PlannedSubmit,
     ProgressEvent,
     ReevaluationPlan,
     ReevaluationResult,
@@ -47,7 +51,7 @@ __all__ = ["ProgressCallback", "ReevaluationRequest", "reevaluate"]
 
 log = logging.getLogger(__name__)
 
-#: Actions whose architectures run a job (restored model, ISA circuit).
+#: Actions whose architectures run a job (restored model, ISA circuit: a PlannedJob).
 _ACTIVE = (Action.SUBMIT, Action.FETCH)
 #: Receives one :class:`ProgressEvent` per step of each architecture.
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -142,41 +146,42 @@ def reevaluate(
 
     _, config, candidates, front = load_run(store, run_id)
     chosen = _select(run_id, candidates, front, request.keys)
-    items = [
-        _planned(
-            candidate,
-            store.hardware_job(run_id, profile.name, candidate.key, shots, samples or 0),
-            request,
-        )
+    rows = [
+        (candidate, store.hardware_job(run_id, profile.name, candidate.key, shots, samples or 0))
         for candidate in chosen
     ]
-
-    if any(item.action in _ACTIVE for item in items):
+    actions = [_action(row, request) for _, row in rows]
+    if any(action in _ACTIVE for action in actions):
         dataset = config.load_data()
         x_test, y_test = dataset.x_test, dataset.y_test
         if samples is not None:
             x_test, y_test = x_test[:samples], y_test[:samples]
         n_samples = int(y_test.shape[0])
-        prepared = []
-        for item in items:
-            if item.action in _ACTIVE:
-                evaluation = store.evaluation_by_id(item.evaluation_id)
-                assert evaluation is not None
-                model = restore_model(
-                    store,
-                    evaluation,
-                    n_features=dataset.n_features,
-                    n_classes=dataset.n_classes,
-                    double=config.training.double,
-                )
-                architecture = prepare_architecture(
-                    item.key, item.evaluation_id, model, x_test, y_test
-                )
-                item = replace(item, architecture=architecture)
-            prepared.append(item)
-        items = prepared
+
+        def restored(candidate: Candidate) -> Architecture:
+            evaluation = store.evaluation_by_id(candidate.evaluation.id)
+            assert evaluation is not None
+            model = restore_model(
+                store,
+                evaluation,
+                n_features=dataset.n_features,
+                n_classes=dataset.n_classes,
+                double=config.training.double,
+            )
+            return prepare_architecture(
+                candidate.key, candidate.evaluation.id, model, x_test, y_test
+            )
+
+        items = [
+            _planned(candidate, row, action, restored)
+            for (candidate, row), action in zip(rows, actions, strict=True)
+        ]
     else:
-        n_samples = max((i.stored_record.n_samples for i in items if i.stored_record), default=0)
+        items = [
+            _planned(c, row, action, None) for (c, row), action in zip(rows, actions, strict=True)
+        ]
+        stored = [i.record.n_samples for i in items if isinstance(i, PlannedStored)]
+        n_samples = max(stored, default=0)
 
     plan = adapter.preflight(
         run_id,
@@ -202,35 +207,49 @@ def reevaluate(
     return _execute(store, adapter, plan, samples or 0, index, progress, request.timeout_s, started)
 
 
-def _planned(
-    candidate: Candidate, row: HardwareJobRow | None, request: ReevaluationRequest
-) -> PlannedArchitecture:
+def _action(row: HardwareJobRow | None, request: ReevaluationRequest) -> Action:
     """What to do for one architecture, from its stored hardware job (if any)."""
+    if row is None or row.status == HardwareJobStatus.PLANNED:
+        return Action.SUBMIT
+    if row.status == HardwareJobStatus.DONE:
+        return Action.STORED
+    if row.status == HardwareJobStatus.FAILED:
+        return Action.SUBMIT if request.retry_failed else Action.FAILED
+    # submitted by an earlier call: fetched when resumed; otherwise a simulator runs it again
+    # (nothing was paid) and a billing adapter's preflight refuses it
+    return Action.FETCH if request.resume else Action.SUBMIT
+
+
+def _planned(
+    candidate: Candidate,
+    row: HardwareJobRow | None,
+    action: Action,
+    restored: Callable[[Candidate], Architecture] | None,
+) -> PlannedArchitecture:
+    """The plan item of ``action`` (from :func:`_action`) for one architecture; ``restored``
+    restores its model and samples (needed by ``submit`` and ``fetch``)."""
     base: dict[str, Any] = {
         "key": candidate.key,
         "evaluation_id": candidate.evaluation.id,
         "n_qubits": Genome.parse(candidate.key).n_qubits,
     }
-    if row is None or row.status == HardwareJobStatus.PLANNED:
-        return PlannedArchitecture(action=Action.SUBMIT, planned_before=row is not None, **base)
-    if row.status == HardwareJobStatus.DONE:
-        return PlannedArchitecture(
-            action=Action.STORED,
-            job_id=row.job_id,
-            stored_record=row.result_as(HardwareRecord),
-            **base,
-        )
-    if row.status == HardwareJobStatus.FAILED and not request.retry_failed:
-        return PlannedArchitecture(
-            action=Action.FAILED, job_id=row.job_id, stored_error=row.error, **base
-        )
-    if row.status == HardwareJobStatus.FAILED:
-        return PlannedArchitecture(action=Action.SUBMIT, **base)
-    if request.resume:
-        return PlannedArchitecture(action=Action.FETCH, job_id=row.job_id, **base)
-    # submitted by an earlier call and not resumed: a simulator runs it again (nothing was
-    # paid); a billing adapter's preflight refuses it
-    return PlannedArchitecture(action=Action.SUBMIT, resubmits=row.job_id, **base)
+    if action == Action.STORED:
+        assert row is not None
+        return PlannedStored(job_id=row.job_id, record=row.result_as(HardwareRecord), **base)
+    if action == Action.FAILED:
+        assert row is not None
+        return PlannedFailed(job_id=row.job_id, error=row.error or "failed", **base)
+    assert restored is not None
+    architecture = restored(candidate)
+    if action == Action.FETCH:
+        assert row is not None and row.job_id is not None
+        return PlannedFetch(job_id=row.job_id, architecture=architecture, **base)
+    if row is None or row.status in (HardwareJobStatus.PLANNED, HardwareJobStatus.FAILED):
+        # planned before: an earlier call may have had its job accepted without the id
+        planned_before = row is not None and row.status == HardwareJobStatus.PLANNED
+        return PlannedSubmit(architecture=architecture, planned_before=planned_before, **base)
+    # submitted by an earlier call and not resumed
+    return PlannedSubmit(architecture=architecture, resubmits=row.job_id, **base)
 
 
 def _execute(
@@ -249,12 +268,11 @@ def _execute(
     records: dict[str, HardwareRecord] = {}
     failures: list[Failure] = []
     pending: list[str] = []
-    by_key = {item.key: item for item in plan.items}
+    by_key = {item.key: item for item in plan.items if isinstance(item, PlannedJob)}
     reused = 0
     for item in plan.items:
-        if item.action == Action.STORED:
-            assert item.stored_record is not None
-            records[item.key] = item.stored_record
+        if isinstance(item, PlannedStored):
+            records[item.key] = item.record
             reused += 1
             _emit(
                 progress,
@@ -264,11 +282,11 @@ def _execute(
                     index[item.key],
                     total,
                     item.job_id,
-                    record=item.stored_record,
+                    record=item.record,
                 ),
             )
-        elif item.action == Action.FAILED:
-            error = item.stored_error or "failed"
+        elif isinstance(item, PlannedFailed):
+            error = item.error
             failures.append(Failure(item.key, item.job_id, error))
             _emit(
                 progress,
@@ -291,19 +309,19 @@ def _execute(
 
     counts = {"submitted": 0, "fetched": 0}
 
-    def submitted(item: PlannedArchitecture, job_id: str) -> None:
+    def submitted(item: PlannedJob, job_id: str) -> None:
         store.mark_hardware_submitted(row_ids[item.key], job_id)
         counts["submitted"] += 1
         log.info("%s submitted to %s as job %s", item.key, plan.target, job_id)
         _emit(progress, ProgressEvent(Stage.SUBMITTED, item.key, index[item.key], total, job_id))
 
-    def fetching(item: PlannedArchitecture) -> None:
+    def fetching(item: PlannedFetch) -> None:
         counts["fetched"] += 1
         _emit(
             progress, ProgressEvent(Stage.FETCHING, item.key, index[item.key], total, item.job_id)
         )
 
-    def recovered(item: PlannedArchitecture, job_id: str) -> None:
+    def recovered(item: PlannedSubmit, job_id: str) -> None:
         store.mark_hardware_submitted(row_ids[item.key], job_id)
         counts["fetched"] += 1
         log.info("%s: found job %s submitted by an earlier call, fetching it", item.key, job_id)
