@@ -6,48 +6,71 @@ and read back with :meth:`HardwareRecord.from_dict`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from faqnas_qiskit.errors import FaqnasError, invalid
+from faqnas_qiskit.errors import FaqnasError
+from faqnas_qiskit.limits import (
+    Bound,
+    Choice,
+    Counts,
+    Fields,
+    Relation,
+    Text,
+    check_fields,
+    check_rules,
+)
 from faqnas_qiskit.space import Genome
 
-__all__ = ["QPU_USAGE_SIMULATOR", "QPU_USAGE_SOURCE", "HardwareRecord"]
+__all__ = [
+    "HARDWARE_RECORD_FIELDS",
+    "HARDWARE_RECORD_RULES",
+    "QPU_USAGE_SIMULATOR",
+    "QPU_USAGE_SOURCE",
+    "HardwareRecord",
+]
 
 #: ``qpu_usage_source`` of a job that ran on a QPU: its ``job.usage()``.
 QPU_USAGE_SOURCE = "job.usage()"
 #: ``qpu_usage_source`` of a simulated job: no QPU time was used.
 QPU_USAGE_SIMULATOR = "simulator: no QPU time"
+_ACCURACIES = ("accuracy", "simulator_accuracy")
 
 
-def _bad(name: str, rule: str, value: object) -> FaqnasError:
-    return FaqnasError(invalid(name, rule, value, what="field"))
+_FIX = "Make it with reevaluate() (faqnas hardware), which fills it from the job."
 
 
-def _fraction(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise _bad(name, "a fraction in [0, 1]", value)
-    return float(value)
+HARDWARE_RECORD_FIELDS = Fields.of(
+    "HardwareRecord",
+    _FIX,
+    *(Text(name) for name in ("run_id", "profile", "adapter", "backend")),
+    Bound.count("evaluation_id"),
+    Bound.count("shots", low=1),
+    Bound.count("n_samples", low=1),
+    Text("job_ids", phrase="one or more non-empty job ids", many=True),
+    *(Bound.count(name) for name in ("two_qubit_gates", "two_qubit_depth", "depth", "size")),
+    Counts("ops"),
+    Bound.seconds("duration_s", optional=True),
+    Bound.seconds("predicted_qpu_s", optional=True),
+    *(Bound.seconds(name) for name in ("measured_qpu_s", "wall_time_s", "finished_at")),
+    Choice("qpu_usage_source", (QPU_USAGE_SOURCE, QPU_USAGE_SIMULATOR), ""),
+    *(Bound(name, False, 0, 1, "", phrase="a fraction in [0, 1]") for name in _ACCURACIES),
+    Bound("expectation_mae", False, 0, 2, "", phrase="a number in [0, 2]"),
+)
+"""The declared constraints of :class:`HardwareRecord`'s fields."""
 
-
-def _seconds(name: str, value: object, *, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise _bad(name, "a finite number of seconds >= 0", value)
-    return float(value)
-
-
-def _count(name: str, value: object, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _bad(name, f"an integer >= {low}", value)
-    return value
+HARDWARE_RECORD_RULES: tuple[Relation[HardwareRecord], ...] = (
+    Relation(
+        "measured_qpu_s",
+        holds=lambda r: r.qpu_usage_source != QPU_USAGE_SIMULATOR or r.measured_qpu_s == 0,
+        rule=lambda r: "0 for a simulated job",
+        value=lambda r: r.measured_qpu_s,
+        fix="A simulator bills no QPU time; only a job.usage() record has QPU seconds.",
+        what="field",
+        breaks={"measured_qpu_s": 3.0},
+    ),
+)
+"""The rules between :class:`HardwareRecord`'s fields."""
 
 
 @dataclass(frozen=True)
@@ -112,39 +135,10 @@ class HardwareRecord:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "genome", Genome.parse(self.genome).key)
-        for name in ("run_id", "profile", "adapter", "backend"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise _bad(name, "a non-empty string", value)
-        _count("evaluation_id", self.evaluation_id)
-        _count("shots", self.shots, 1)
-        _count("n_samples", self.n_samples, 1)
-        job_ids = tuple(self.job_ids)
-        if not job_ids or not all(isinstance(j, str) and j for j in job_ids):
-            raise _bad("job_ids", "one or more non-empty job ids", list(job_ids))
-        object.__setattr__(self, "job_ids", job_ids)
+        for name, value in check_fields(HARDWARE_RECORD_FIELDS, self, error=FaqnasError).items():
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "physical_qubits", tuple(int(q) for q in self.physical_qubits))
-        for name in ("two_qubit_gates", "two_qubit_depth", "depth", "size"):
-            _count(name, getattr(self, name))
-        object.__setattr__(self, "ops", {str(k): int(v) for k, v in dict(self.ops).items()})
-        for name in ("duration_s", "predicted_qpu_s"):
-            object.__setattr__(self, name, _seconds(name, getattr(self, name), optional=True))
-        for name in ("measured_qpu_s", "wall_time_s", "finished_at"):
-            object.__setattr__(self, name, _seconds(name, getattr(self, name)))
-        if self.qpu_usage_source not in (QPU_USAGE_SOURCE, QPU_USAGE_SIMULATOR):
-            raise _bad(
-                "qpu_usage_source",
-                f"{QPU_USAGE_SOURCE!r} or {QPU_USAGE_SIMULATOR!r}",
-                self.qpu_usage_source,
-            )
-        if self.qpu_usage_source == QPU_USAGE_SIMULATOR and self.measured_qpu_s != 0:
-            raise _bad("measured_qpu_s", "0 for a simulated job", self.measured_qpu_s)
-        for name in ("accuracy", "simulator_accuracy"):
-            object.__setattr__(self, name, _fraction(name, getattr(self, name)))
-        mae = self.expectation_mae
-        if isinstance(mae, bool) or not isinstance(mae, (int, float)) or not 0 <= mae <= 2:
-            raise _bad("expectation_mae", "a number in [0, 2]", mae)
-        object.__setattr__(self, "expectation_mae", float(mae))
+        check_rules(self, HARDWARE_RECORD_RULES, error=FaqnasError)
 
     @property
     def on_qpu(self) -> bool:

@@ -25,6 +25,7 @@ from faqnas_qiskit.limits.constraints import (
     Choice,
     Constraint,
     Counts,
+    Instance,
     Relation,
     Subject,
     Text,
@@ -43,6 +44,7 @@ from faqnas_qiskit.limits.validator import (
     check_fields,
     check_repeats,
     check_rules,
+    option_field,
     words,
 )
 
@@ -58,6 +60,7 @@ __all__ = [
     "Constraint",
     "Counts",
     "Fields",
+    "Instance",
     "Relation",
     "Subject",
     "Text",
@@ -65,5 +68,6 @@ __all__ = [
     "check_fields",
     "check_repeats",
     "check_rules",
+    "option_field",
     "words",
 ]

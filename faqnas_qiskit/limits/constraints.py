@@ -1,7 +1,8 @@
 """The kinds of declared constraint, and the one message every refusal writes.
 
 A constraint says what one value accepts: a range of numbers (:class:`Bound`), a set of words
-(:class:`Choice`), a string (:class:`Text`) or a table of counts (:class:`Counts`). A
+(:class:`Choice`), a string (:class:`Text`), a table of counts (:class:`Counts`) or another
+record (:class:`Instance`). A
 :class:`Relation` ties several fields of one record together (a population of at least 2 for
 NSGA-II). Each carries its rule and a fix; checking a value returns it in its plain form (an
 ``int``, a ``float``, ...) or raises the package's one message shape (rule, value, fix).
@@ -23,6 +24,7 @@ __all__ = [
     "Choice",
     "Constraint",
     "Counts",
+    "Instance",
     "Relation",
     "Subject",
     "Text",
@@ -161,6 +163,20 @@ class Bound(_Declared):
     optional: bool = False
     phrase: str = ""
 
+    @classmethod
+    def count(cls, name: str, *, low: int = 0, high: float = math.inf, fix: str = "") -> Bound:
+        """An integer field from ``low`` (default 0) to ``high`` (default: no largest)."""
+        return cls(name, True, low, high, fix)
+
+    @classmethod
+    def seconds(
+        cls, name: str, *, positive: bool = False, optional: bool = False, fix: str = ""
+    ) -> Bound:
+        """A finite number of seconds of at least 0 (``positive``: greater than 0)."""
+        return cls(
+            name, False, 0, math.inf, fix, low_open=positive, unit="seconds", optional=optional
+        )
+
     def rule_of(self, *, capped: bool) -> str:
         """The rule, phrased to follow "must be"; ``capped=False``: the library's (see ``cap``)."""
         if self.phrase:
@@ -185,7 +201,7 @@ class Bound(_Declared):
             return False, None
         ok = math.isfinite(number) and (number <= self.high or (self.cap and not capped))
         ok = ok and (number > self.low if self.low_open else number >= self.low)
-        return ok, number
+        return ok, number if self.integer else float(number)
 
 
 @dataclass(frozen=True)
@@ -281,7 +297,31 @@ class Counts(_Declared):
         return True, plain
 
 
-Constraint: TypeAlias = Bound | Choice | Text | Counts
+@dataclass(frozen=True)
+class Instance(_Declared):
+    """What a field that holds another record accepts: an instance of that record's type.
+
+    Attributes:
+        option: The field's name.
+        kind: The type its value must be.
+        fix: A sentence on what to pass instead.
+        optional: None is allowed too.
+    """
+
+    option: str
+    kind: type
+    fix: str = ""
+    optional: bool = False
+
+    def rule_of(self, *, capped: bool) -> str:
+        """The rule, phrased to follow "must be"."""
+        return self._or_none(f"a {self.kind.__name__}")
+
+    def _accept(self, value: object, *, capped: bool) -> tuple[bool, Any]:
+        return isinstance(value, self.kind), value
+
+
+Constraint: TypeAlias = Bound | Choice | Text | Counts | Instance
 """One declared constraint on one value."""
 
 

@@ -11,7 +11,15 @@ from faqnas_qiskit.errors import ConfigError, FaqnasError
 from faqnas_qiskit.limits.constraints import Bound, Choice, Constraint, Relation, Subject
 from faqnas_qiskit.limits.options import CONSTRAINTS
 
-__all__ = ["Fields", "check", "check_fields", "check_repeats", "check_rules", "words"]
+__all__ = [
+    "Fields",
+    "check",
+    "check_fields",
+    "check_repeats",
+    "check_rules",
+    "option_field",
+    "words",
+]
 
 T = TypeVar("T")
 
@@ -104,6 +112,17 @@ def check(
     if fields is not None:
         subject = Subject(name, fields.what if where is None else f"{fields.what} of {where}")
     return constraint.check(value, capped=False, parameter=parameter, subject=subject, error=error)
+
+
+def option_field(option: str, name: str | None = None) -> Constraint:
+    """The declared constraint of ``option``, for a record's field that holds it.
+
+    Args:
+        option: The option (a key of :data:`~faqnas_qiskit.limits.CONSTRAINTS`).
+        name: The field's name (default: the option's with ``_`` for ``-``).
+    """
+    constraint = CONSTRAINTS[option]
+    return replace(constraint, option=name or constraint.dest)
 
 
 def check_fields(

@@ -8,7 +8,6 @@ gives back the :class:`~faqnas_qiskit.metrics.TranspiledMetrics` record for any 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,16 @@ from types import MappingProxyType
 from typing import Any
 
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import (
+    Bound,
+    Counts,
+    Fields,
+    Relation,
+    Text,
+    check_fields,
+    check_rules,
+    option_field,
+)
 from faqnas_qiskit.metrics.cache_keys import _COLUMNS
 from faqnas_qiskit.metrics.flops import quantum_flops_formula
 from faqnas_qiskit.metrics.qpu_time import (
@@ -23,21 +32,89 @@ from faqnas_qiskit.metrics.qpu_time import (
     DEFAULT_REP_DELAY_S,
     job_qpu_seconds,
 )
-from faqnas_qiskit.metrics.targets import CircuitCounts, TargetInfo, _check_level, _check_seed
+from faqnas_qiskit.metrics.targets import CircuitCounts, TargetInfo
 from faqnas_qiskit.metrics.transpiled import TranspiledMetrics
 from faqnas_qiskit.space import Genome
 
-__all__ = ["CostEntry", "compute_entry", "entry_from_dict"]
+__all__ = [
+    "COST_ENTRY_FIELDS",
+    "COST_ENTRY_RULES",
+    "CostEntry",
+    "compute_entry",
+    "entry_from_dict",
+]
 
 
-def _finite_or_none(name: str, value: float | None) -> float | None:
-    if value is None:
+_RECOMPUTE = "Recompute the entry (faqnas atlas, or drop the cache file)."
+_COUNTS = (
+    "quantum_flops",
+    "params_quantum",
+    "params_quantum_effective",
+    "size",
+    "depth",
+    "two_qubit_gates",
+    "two_qubit_depth",
+)
+
+COST_ENTRY_FIELDS = Fields.of(
+    "CostEntry",
+    _RECOMPUTE,
+    Text("genome"),
+    Text("target"),
+    option_field("optimization-level"),
+    option_field("seed-transpiler"),
+    *(Bound.count(name) for name in _COUNTS),
+    Counts("ops"),
+    Bound.seconds("duration_s", optional=True),
+    Bound.seconds("rep_delay_s", optional=True),
+    *(Bound.seconds(name) for name in ("compute_s", "init_s", "measure_s")),
+)
+"""The declared constraints of :class:`CostEntry`'s fields."""
+
+
+def _span(value: object) -> tuple[float, float] | None:
+    """A (min, max) of finite seconds >= 0 with min <= max, as floats, else None."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(invalid(name, "a finite number of seconds or None", value, what="field"))
-    if value < 0:
-        raise ConfigError(invalid(name, "at least 0 seconds", value, what="field"))
-    return float(value)
+    low, high = value
+    seconds = Bound.seconds("rep_delay_range_s")
+    try:
+        low, high = seconds.check(low), seconds.check(high)
+    except ConfigError:
+        return None
+    return (low, high) if low <= high else None
+
+
+COST_ENTRY_RULES: tuple[Relation[CostEntry], ...] = (
+    Relation(
+        "params_quantum_effective",
+        holds=lambda e: e.params_quantum_effective <= e.params_quantum,
+        rule=lambda e: f"at most params_quantum ({e.params_quantum})",
+        value=lambda e: e.params_quantum_effective,
+        fix=_RECOMPUTE,
+        what="field",
+        breaks={"params_quantum_effective": 10**6},
+    ),
+    Relation(
+        "ops",
+        holds=lambda e: sum(e.ops.values()) == e.size,
+        rule=lambda e: f"gate counts that add up to size ({e.size})",
+        value=lambda e: dict(e.ops),
+        fix=_RECOMPUTE,
+        what="field",
+        breaks={"ops": {"cz": 10**6}},
+    ),
+    Relation(
+        "rep_delay_range_s",
+        holds=lambda e: e.rep_delay_range_s is None or _span(e.rep_delay_range_s) is not None,
+        rule=lambda e: "(min, max) seconds, finite, at least 0, min at most max, or None",
+        value=lambda e: e.rep_delay_range_s,
+        fix=_RECOMPUTE,
+        what="field",
+        breaks={"rep_delay_range_s": (1.0, 0.5)},
+    ),
+)
+"""The rules between :class:`CostEntry`'s fields."""
 
 
 @dataclass(frozen=True)
@@ -85,62 +162,12 @@ class CostEntry:
     compute_s: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("genome", "target"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ConfigError(invalid(name, "a non-empty string", value, what="field"))
-        _check_level(self.optimization_level)
-        _check_seed(self.seed_transpiler)
-        for name in (
-            "quantum_flops",
-            "params_quantum",
-            "params_quantum_effective",
-            "size",
-            "depth",
-            "two_qubit_gates",
-            "two_qubit_depth",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(invalid(name, "an integer of at least 0", value, what="field"))
-        if self.params_quantum_effective > self.params_quantum:
-            raise ConfigError(
-                invalid(
-                    "params_quantum_effective",
-                    f"at most params_quantum ({self.params_quantum})",
-                    self.params_quantum_effective,
-                    what="field",
-                )
-            )
-        ops = dict(self.ops)
-        if (
-            any(
-                not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int) or v < 0
-                for k, v in ops.items()
-            )
-            or sum(ops.values()) != self.size
-        ):
-            raise ConfigError(
-                invalid("ops", f"gate counts that add up to size ({self.size})", ops, what="field")
-            )
-        object.__setattr__(self, "ops", MappingProxyType(dict(sorted(ops.items()))))
-        for name in ("duration_s", "rep_delay_s", "compute_s", "init_s", "measure_s"):
-            value = _finite_or_none(name, getattr(self, name))
-            if value is None and name in ("compute_s", "init_s", "measure_s"):
-                raise ConfigError(invalid(name, "a number of seconds", value, what="field"))
+        for name, value in check_fields(COST_ENTRY_FIELDS, self).items():
             object.__setattr__(self, name, value)
+        check_rules(self, COST_ENTRY_RULES)
+        object.__setattr__(self, "ops", MappingProxyType(dict(sorted(self.ops.items()))))
         if self.rep_delay_range_s is not None:
-            low, high = (_finite_or_none("rep_delay_range_s", v) for v in self.rep_delay_range_s)
-            if low is None or high is None or low > high:
-                raise ConfigError(
-                    invalid(
-                        "rep_delay_range_s",
-                        "(min, max) seconds",
-                        self.rep_delay_range_s,
-                        what="field",
-                    )
-                )
-            object.__setattr__(self, "rep_delay_range_s", (low, high))
+            object.__setattr__(self, "rep_delay_range_s", _span(self.rep_delay_range_s))
 
     @property
     def timed(self) -> bool:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import Bound, Fields, Instance, check_fields
 from faqnas_qiskit.metrics.transpiled import TranspiledMetrics
 
-__all__ = ["ArchitectureMetrics"]
+__all__ = ["ARCHITECTURE_METRICS_FIELDS", "ArchitectureMetrics"]
 
 _COUNTS = (
     "quantum_flops",
@@ -18,6 +19,17 @@ _COUNTS = (
     "params_quantum",
     "params_classical",
 )
+
+
+ARCHITECTURE_METRICS_FIELDS = Fields.of(
+    "ArchitectureMetrics",
+    "Recompute the metrics.",
+    Bound.count("quantum_flops", low=1),  # every circuit has gates
+    *(Bound.count(name) for name in _COUNTS[1:]),
+    Instance("transpiled", TranspiledMetrics),
+    Instance("aer", TranspiledMetrics),
+)
+"""The declared constraints of :class:`ArchitectureMetrics`' fields."""
 
 
 @dataclass(frozen=True)
@@ -45,24 +57,8 @@ class ArchitectureMetrics:
     aer: TranspiledMetrics
 
     def __post_init__(self) -> None:
-        for name in _COUNTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(invalid(name, "an integer of at least 0", value, what="field"))
-        if self.quantum_flops == 0:
-            raise ConfigError(
-                invalid("quantum_flops", "greater than 0", self.quantum_flops, what="field")
-            )
-        for name in ("transpiled", "aer"):
-            if not isinstance(getattr(self, name), TranspiledMetrics):
-                raise ConfigError(
-                    invalid(
-                        name,
-                        "a TranspiledMetrics",
-                        type(getattr(self, name)).__name__,
-                        what="field",
-                    )
-                )
+        for name, value in check_fields(ARCHITECTURE_METRICS_FIELDS, self).items():
+            object.__setattr__(self, name, value)
 
     @property
     def params(self) -> int:

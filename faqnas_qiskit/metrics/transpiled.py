@@ -37,7 +37,6 @@ the schedule by :func:`~faqnas_qiskit.metrics.qpu_time.job_qpu_seconds`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -46,6 +45,16 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 
 from faqnas_qiskit.errors import ConfigError, invalid
+from faqnas_qiskit.limits import (
+    Bound,
+    Counts,
+    Fields,
+    Relation,
+    Text,
+    check_fields,
+    check_rules,
+    option_field,
+)
 from faqnas_qiskit.metrics.qpu_time import DEFAULT_JOB_OVERHEAD_S, job_qpu_seconds
 from faqnas_qiskit.metrics.targets import (
     AER_TARGET,
@@ -55,8 +64,6 @@ from faqnas_qiskit.metrics.targets import (
     DEFAULT_TARGET,
     CircuitCounts,
     TargetInfo,
-    _check_level,
-    _check_seed,
     ibm_target_names,
 )
 from faqnas_qiskit.space import Genome
@@ -67,6 +74,8 @@ __all__ = [
     "DEFAULT_OPTIMIZATION_LEVEL",
     "DEFAULT_SEED_TRANSPILER",
     "DEFAULT_TARGET",
+    "TRANSPILED_FIELDS",
+    "TRANSPILED_RULES",
     "CircuitCounts",
     "TargetInfo",
     "TranspiledMetrics",
@@ -74,6 +83,46 @@ __all__ = [
     "ibm_target_names",
     "transpiled_metrics",
 ]
+
+
+_RECOMPUTE = "Recompute the metrics."
+_COUNTS = ("size", "depth", "two_qubit_gates", "two_qubit_depth")
+
+TRANSPILED_FIELDS = Fields.of(
+    "TranspiledMetrics",
+    _RECOMPUTE,
+    Text("target"),
+    option_field("optimization-level"),
+    option_field("seed-transpiler"),
+    Counts("ops"),
+    *(Bound.count(name) for name in _COUNTS),
+    Bound.seconds("duration_s", optional=True),
+    Bound.seconds("predicted_qpu_s", optional=True),
+)
+"""The declared constraints of :class:`TranspiledMetrics`' fields."""
+
+
+TRANSPILED_RULES: tuple[Relation[TranspiledMetrics], ...] = (
+    Relation(
+        "two_qubit_gates",
+        holds=lambda m: m.two_qubit_gates <= m.size and m.two_qubit_depth <= m.depth,
+        rule=lambda m: f"at most size ({m.size}) with a two-qubit depth at most depth ({m.depth})",
+        value=lambda m: f"{m.two_qubit_gates} gates, depth {m.two_qubit_depth}",
+        fix=_RECOMPUTE,
+        what="field",
+        breaks={"two_qubit_gates": 10**6},
+    ),
+    Relation(
+        "ops",
+        holds=lambda m: sum(m.ops.values()) == m.size,
+        rule=lambda m: f"counts that add up to size ({m.size})",
+        value=lambda m: dict(m.ops),
+        fix=_RECOMPUTE,
+        what="field",
+        breaks={"ops": {"cz": 10**6}},
+    ),
+)
+"""The rules between :class:`TranspiledMetrics`' fields."""
 
 
 @dataclass(frozen=True)
@@ -108,46 +157,10 @@ class TranspiledMetrics:
     predicted_qpu_s: float | None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.target, str) or not self.target:
-            raise ConfigError(invalid("target", "a non-empty string", self.target, what="field"))
-        _check_level(self.optimization_level)
-        _check_seed(self.seed_transpiler)
-        ops = dict(self.ops)
-        for name, count in ops.items():
-            if not isinstance(name, str) or isinstance(count, bool) or not isinstance(count, int):
-                raise ConfigError(
-                    invalid("ops", "a mapping of gate names to counts", ops, what="field")
-                )
-            if count < 0:
-                raise ConfigError(invalid("ops", "non-negative counts", ops, what="field"))
-        object.__setattr__(self, "ops", MappingProxyType(dict(sorted(ops.items()))))
-        for name in ("size", "depth", "two_qubit_gates", "two_qubit_depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(invalid(name, "an integer of at least 0", value, what="field"))
-        if self.two_qubit_gates > self.size or self.two_qubit_depth > self.depth:
-            raise ConfigError(
-                invalid(
-                    "two_qubit_gates",
-                    f"at most size ({self.size}) with a two-qubit depth at most depth "
-                    f"({self.depth})",
-                    f"{self.two_qubit_gates} gates, depth {self.two_qubit_depth}",
-                    what="field",
-                )
-            )
-        if sum(ops.values()) != self.size:
-            raise ConfigError(
-                invalid("ops", f"counts that add up to size ({self.size})", ops, what="field")
-            )
-        for name in ("duration_s", "predicted_qpu_s"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(invalid(name, "a number or None", value, what="field"))
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(invalid(name, "finite and at least 0", value, what="field"))
-            object.__setattr__(self, name, float(value))
+        for name, value in check_fields(TRANSPILED_FIELDS, self).items():
+            object.__setattr__(self, name, value)
+        check_rules(self, TRANSPILED_RULES)
+        object.__setattr__(self, "ops", MappingProxyType(dict(sorted(self.ops.items()))))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; keys are the attribute names."""
