@@ -15,7 +15,7 @@ the val split and the train subsample, so the same seed always gives bit-identic
 
 from __future__ import annotations
 
-import numbers
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,9 +24,11 @@ from sklearn.model_selection import train_test_split
 
 from faqnas_qiskit.data.records import Dataset, RawData
 from faqnas_qiskit.errors import ConfigError, DataError, invalid
+from faqnas_qiskit.limits import Bound, Fields, check
 
 __all__ = [
     "MIN_SAMPLES_PER_CLASS",
+    "SPLIT_PARAMETERS",
     "RepeatRows",
     "SplitIndices",
     "check_split_options",
@@ -41,10 +43,27 @@ __all__ = [
 MIN_SAMPLES_PER_CLASS = 5
 
 
+SPLIT_PARAMETERS = Fields.of(
+    "split",
+    "",
+    Bound.count("seed", fix="Pass e.g. --seed 0."),
+    Bound(
+        "max_train",
+        True,
+        1,
+        math.inf,
+        "Pass e.g. --max-train 500, or omit it to use the whole train split.",
+        phrase="a positive integer or None",
+    ),
+    Bound.count("repeat", fix="Repeat 0 is the dataset's own split; pass 0, 1, 2, ..."),
+    Bound.count("n", low=1, fix="Pass a subsample size the labels can give."),
+    what="parameter",
+)
+"""The declared constraints of the splitting functions' parameters."""
+
+
 def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
-        raise ConfigError(invalid("seed", "a non-negative integer", seed, "Pass e.g. --seed 0."))
-    return int(seed)
+    return int(check("seed", seed, fields=SPLIT_PARAMETERS))
 
 
 def check_split_options(seed: object, max_train: object) -> tuple[int, int | None]:
@@ -63,16 +82,7 @@ def check_split_options(seed: object, max_train: object) -> tuple[int, int | Non
     checked_seed = _check_seed(seed)
     if max_train is None:
         return checked_seed, None
-    if isinstance(max_train, bool) or not isinstance(max_train, numbers.Integral) or max_train < 1:
-        raise ConfigError(
-            invalid(
-                "max_train",
-                "a positive integer or None",
-                max_train,
-                "Pass e.g. --max-train 500, or omit it to use the whole train split.",
-            )
-        )
-    return checked_seed, int(max_train)
+    return checked_seed, int(check("max_train", max_train, fields=SPLIT_PARAMETERS))
 
 
 def _streams(seed: int) -> tuple[int, int, np.random.SeedSequence]:
@@ -207,10 +217,8 @@ def stratified_subsample(
     """
     classes, counts = np.unique(labels, return_counts=True)
     m = int(labels.shape[0])
-    if not classes.size <= n <= m:
-        raise ConfigError(
-            invalid("n", f"between the number of classes ({classes.size}) and {m}", n)
-        )
+    # at least one sample of every class, at most them all
+    check("n", n, fields=SPLIT_PARAMETERS, low=classes.size, high=m)
     spare = counts - 1
     quota = spare * (n - classes.size) / max(int(spare.sum()), 1)
     take = np.floor(quota).astype(np.int64)
@@ -332,8 +340,7 @@ def repeat_rows(dataset: Dataset, *, seed: int, repeat: int) -> RepeatRows:
         ConfigError: If ``seed`` is negative or ``repeat`` is not an integer >= 1.
     """
     seed = _check_seed(seed)
-    if isinstance(repeat, bool) or not isinstance(repeat, numbers.Integral) or repeat < 1:
-        raise ConfigError(invalid("repeat", "an integer of at least 1", repeat))
+    check("repeat", repeat, fields=SPLIT_PARAMETERS, low=1)  # repeat 0 copies nothing
     y_pool = np.concatenate([dataset.y_train, dataset.y_val])
     n_train0, n_val = int(dataset.x_train.shape[0]), int(dataset.x_val.shape[0])
     state = int(np.random.SeedSequence([seed, int(repeat)]).generate_state(1)[0])
@@ -380,8 +387,7 @@ def repeat_split(dataset: Dataset, *, seed: int, repeat: int) -> Dataset:
         ConfigError: If ``seed`` or ``repeat`` is negative or not an integer.
     """
     seed = _check_seed(seed)
-    if isinstance(repeat, bool) or not isinstance(repeat, numbers.Integral) or repeat < 0:
-        raise ConfigError(invalid("repeat", "a non-negative integer", repeat))
+    check("repeat", repeat, fields=SPLIT_PARAMETERS)
     if repeat == 0:
         return dataset
     rows = repeat_rows(dataset, seed=seed, repeat=repeat)

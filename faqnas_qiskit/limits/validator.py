@@ -69,6 +69,7 @@ def check(
     name: str,
     value: object,
     *,
+    low: float | None = None,
     high: float | None = None,
     parameter: str | None = None,
     fields: Fields | None = None,
@@ -84,8 +85,10 @@ def check(
         name: An option's name as the user types it, without dashes (a key of
             :data:`~faqnas_qiskit.limits.CONSTRAINTS`), or a field of ``fields``.
         value: The value given.
+        low: A tighter minimum that binds where the caller has one (the classes a subsample
+            must keep); only for a numeric constraint.
         high: A tighter maximum that binds where the caller has one (a backend's most shots);
-            only for a numeric option.
+            only for a numeric constraint.
         parameter: The Python parameter to name in the message (``seed_transpiler``), where
             the value comes from code rather than the command line (the message then says
             "parameter" instead of "option").
@@ -104,10 +107,15 @@ def check(
         KeyError: If no constraint is declared for ``name`` (a programming error).
     """
     constraint = CONSTRAINTS[name] if fields is None else fields[name]
-    if high is not None:
+    if low is not None or high is not None:
         if not isinstance(constraint, Bound):
             raise KeyError(name)
-        constraint = replace(constraint, high=min(high, constraint.high), cap=False)
+        constraint = replace(
+            constraint,
+            low=constraint.low if low is None else max(low, constraint.low),
+            high=constraint.high if high is None else min(high, constraint.high),
+            cap=False,
+        )
     subject = None
     if fields is not None:
         subject = Subject(name, fields.what if where is None else f"{fields.what} of {where}")

@@ -33,14 +33,12 @@ executions; the page warns that they raise usage) and sub-job splitting. With
 
 from __future__ import annotations
 
-import math
-
-from faqnas_qiskit.errors import ConfigError, invalid
-from faqnas_qiskit.limits import check
+from faqnas_qiskit.limits import Bound, Fields, check
 
 __all__ = [
     "DEFAULT_JOB_OVERHEAD_S",
     "DEFAULT_REP_DELAY_S",
+    "QPU_TIME_PARAMETERS",
     "USAGE_SOURCE",
     "estimator_executions",
     "job_qpu_seconds",
@@ -57,12 +55,28 @@ USAGE_SOURCE = "https://quantum.cloud.ibm.com/docs/en/guides/estimate-job-run-ti
 """The page the usage model follows."""
 
 
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(invalid(name, "a number of seconds", value))
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(invalid(name, "a finite number of seconds, at least 0", value))
-    return float(value)
+QPU_TIME_PARAMETERS = Fields.of(
+    "predicted_qpu_seconds",
+    "Pass a time in seconds, e.g. 0.0 or 2e-06 (the target's schedule gives them).",
+    *(
+        Bound.seconds(name)
+        for name in ("duration_s", "rep_delay_s", "init_s", "measure_s", "overhead_s")
+    ),
+    what="parameter",
+)
+"""The declared constraints of :func:`predicted_qpu_seconds`' times."""
+
+
+def _delay_within(low: float, high: float) -> Bound:
+    """The repetition delay a backend allows: from ``low`` to ``high`` seconds."""
+    return Bound(
+        "rep_delay_s",
+        False,
+        low,
+        high,
+        "Leave it unset to use the backend's default.",
+        phrase=f"within the backend's range [{low:g}, {high:g}] s",
+    )
 
 
 def estimator_executions(samples: int, shots: int, measurement_bases: int = 1) -> int:
@@ -115,22 +129,20 @@ def predicted_qpu_seconds(
     Raises:
         ConfigError: For negative or non-finite times, or a repetition delay outside the range.
     """
-    duration_s = _non_negative("duration_s", duration_s)
-    rep_delay_s = _non_negative("rep_delay_s", rep_delay_s)
-    init_s = _non_negative("init_s", init_s)
-    measure_s = _non_negative("measure_s", measure_s)
-    overhead_s = _non_negative("overhead_s", overhead_s)
+    times = {
+        name: check(name, value, fields=QPU_TIME_PARAMETERS)
+        for name, value in (
+            ("duration_s", duration_s),
+            ("rep_delay_s", rep_delay_s),
+            ("init_s", init_s),
+            ("measure_s", measure_s),
+            ("overhead_s", overhead_s),
+        )
+    }
     if rep_delay_range_s is not None:
-        low, high = rep_delay_range_s
-        if not low <= rep_delay_s <= high:
-            raise ConfigError(
-                invalid(
-                    "rep_delay_s",
-                    f"within the backend's range [{low:g}, {high:g}] s",
-                    rep_delay_s,
-                    "Leave it unset to use the backend's default.",
-                )
-            )
+        _delay_within(*rep_delay_range_s).check(times["rep_delay_s"], parameter="rep_delay_s")
+    duration_s, rep_delay_s = times["duration_s"], times["rep_delay_s"]
+    init_s, measure_s, overhead_s = times["init_s"], times["measure_s"], times["overhead_s"]
     executions = estimator_executions(samples, shots)
     return overhead_s + (rep_delay_s + init_s + duration_s + measure_s) * executions
 
