@@ -27,9 +27,7 @@ environment or a saved Qiskit account).
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -39,6 +37,18 @@ from typing import Any
 
 from faqnas_qiskit.errors import invalid
 from faqnas_qiskit.hardware.errors import ProfileError
+from faqnas_qiskit.limits import (
+    MAX_SHOTS,
+    Bound,
+    Choice,
+    Fields,
+    Instance,
+    Relation,
+    Text,
+    check,
+    check_fields,
+    check_rules,
+)
 from faqnas_qiskit.store import TextEnum
 
 if sys.version_info >= (3, 11):
@@ -48,6 +58,10 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "ADAPTERS",
+    "LIMITS_FIELDS",
+    "MAX_SHOTS",
+    "PROFILE_FIELDS",
+    "PROFILE_RULES",
     "AdapterKind",
     "BackendProfile",
     "Limits",
@@ -72,12 +86,10 @@ class AdapterKind(TextEnum):
 #: Adapter kinds: ideal Aer simulation, noisy simulation of a fake IBM backend, IBM hardware.
 ADAPTERS: tuple[str, ...] = tuple(kind.value for kind in AdapterKind)
 
-#: Largest shot count a profile may ask for (per circuit execution).
-MAX_SHOTS = 1_000_000
 
 _PACKAGE = "faqnas_qiskit.hardware"
 _FOLDER = "backends"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_NAME = r"[a-z0-9][a-z0-9_.-]*"
 _TOP_KEYS = frozenset(
     {
         "name",
@@ -101,37 +113,32 @@ def _where(source: str) -> str:
     return f"field of {source}" if source else "field of the profile"
 
 
-def _int_field(name: str, value: object, low: int, high: int | None, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        rule = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
-        raise ProfileError(invalid(name, rule, value, what=_where(source)))
-    if high is not None and value > high:
-        raise ProfileError(
-            invalid(name, f"an integer from {low} to {high}", value, what=_where(source))
-        )
-    return value
+_FIX = "Fix it in the profile (see 'faqnas backends' for the shipped ones)."
+_NAMED = "a lower-case name of letters, digits, '_', '-' or '.'"
+
+LIMITS_FIELDS = Fields.of(
+    "Limits",
+    _FIX,
+    # no architecture of the space has more than 10 qubits; 1,000 covers every device while
+    # refusing nonsense such as 100000
+    Bound.count("limits.max_qubits", low=1, high=1000),
+    Bound.seconds("limits.max_qpu_seconds", positive=True, optional=True),
+)
+"""The declared constraints of a profile's ``[limits]`` table."""
 
 
-def _seconds_field(name: str, value: object, source: str, *, positive: bool) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    number = float(value) if ok else math.nan  # type: ignore[arg-type]
-    if not ok or not math.isfinite(number) or number < 0 or (positive and number == 0):
-        rule = "a finite number of seconds " + ("> 0" if positive else ">= 0")
-        raise ProfileError(invalid(name, rule, value, what=_where(source)))
-    return number
-
-
-def _name_field(name: str, value: object, source: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise ProfileError(
-            invalid(
-                name,
-                "a lower-case name of letters, digits, '_', '-' or '.'",
-                value,
-                what=_where(source),
-            )
-        )
-    return value
+def _check_limits(max_qubits: object, max_qpu_seconds: object, source: str) -> float | None:
+    """Check a ``[limits]`` table's values; its QPU seconds as a float (or None)."""
+    where = source or "the profile"
+    check("limits.max_qubits", max_qubits, fields=LIMITS_FIELDS, where=where, error=ProfileError)
+    seconds = check(
+        "limits.max_qpu_seconds",
+        max_qpu_seconds,
+        fields=LIMITS_FIELDS,
+        where=where,
+        error=ProfileError,
+    )
+    return None if seconds is None else float(seconds)
 
 
 @dataclass(frozen=True)
@@ -149,17 +156,67 @@ class Limits:
     max_qpu_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        _check_limits(self.max_qubits, self.max_qpu_seconds, "")
-        if self.max_qpu_seconds is not None:
-            object.__setattr__(self, "max_qpu_seconds", float(self.max_qpu_seconds))
+        object.__setattr__(
+            self, "max_qpu_seconds", _check_limits(self.max_qubits, self.max_qpu_seconds, "")
+        )
 
 
-def _check_limits(max_qubits: object, max_qpu_seconds: object, source: str) -> None:
-    # a profile cannot accept more qubits than any architecture of the space has (2..10) needs;
-    # 1,000 covers every device while refusing nonsense such as 100000
-    _int_field("limits.max_qubits", max_qubits, 1, 1000, source)
-    if max_qpu_seconds is not None:
-        _seconds_field("limits.max_qpu_seconds", max_qpu_seconds, source, positive=True)
+PROFILE_FIELDS = Fields.of(
+    "BackendProfile",
+    _FIX,
+    Text("name", phrase=_NAMED, pattern=_NAME),
+    Choice(
+        "adapter",
+        ADAPTERS,
+        "aer: ideal simulation; fake: noisy simulation of a fake IBM backend; "
+        "ibm_runtime: IBM Quantum hardware.",
+    ),
+    Text("backend", phrase=_NAMED, pattern=_NAME),
+    Text("snapshot", phrase=_NAMED, pattern=_NAME, optional=True),
+    Bound.count("shots", low=1, high=MAX_SHOTS),
+    Bound.count("optimization_level", high=3),
+    Bound.count("seed_transpiler"),
+    Bound.count("resilience_level", high=2),
+    Text("description", phrase="a string", empty=True),
+    Bound.seconds("rep_delay_s", optional=True),
+    Bound.seconds("job_overhead_s"),
+    Instance("limits", Limits, "Give it as a [limits] table."),
+)
+"""The declared constraints of a :class:`BackendProfile`'s fields."""
+
+PROFILE_RULES: tuple[Relation[BackendProfile], ...] = (
+    Relation(
+        "backend",
+        holds=lambda p: p.adapter != AdapterKind.AER or p.backend == "aer_simulator",
+        rule=lambda p: "'aer_simulator' for the aer adapter",
+        value=lambda p: p.backend,
+        fix='Set backend = "aer_simulator", or another adapter.',
+        what="field",
+        breaks={"adapter": "aer", "backend": "ibm_fez"},
+    ),
+    Relation(
+        "backend",
+        holds=lambda p: p.adapter != AdapterKind.FAKE or p.backend.startswith("fake_"),
+        rule=lambda p: "a fake IBM backend name such as 'fake_fez' for the fake adapter",
+        value=lambda p: p.backend,
+        fix="Name a fake backend (see qiskit_ibm_runtime.fake_provider), or another adapter.",
+        what="field",
+        breaks={"adapter": "fake", "backend": "ibm_fez"},
+    ),
+    Relation(
+        "snapshot",
+        holds=lambda p: (
+            p.snapshot is None
+            or (p.adapter == AdapterKind.IBM_RUNTIME and p.snapshot.startswith("fake_"))
+        ),
+        rule=lambda p: "a fake backend name such as 'fake_fez', and only on ibm_runtime profiles",
+        value=lambda p: p.snapshot,
+        fix="Remove it, or name the device's fake backend on an ibm_runtime profile.",
+        what="field",
+        breaks={"adapter": "aer", "backend": "aer_simulator", "snapshot": "fake_fez"},
+    ),
+)
+"""The rules between a :class:`BackendProfile`'s fields."""
 
 
 @dataclass(frozen=True)
@@ -206,68 +263,12 @@ class BackendProfile:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        src = self.source
-        _name_field("name", self.name, src)
-        if self.adapter not in ADAPTERS:
-            raise ProfileError(
-                invalid(
-                    "adapter",
-                    f"one of {', '.join(ADAPTERS)}",
-                    self.adapter,
-                    "aer: ideal simulation; fake: noisy simulation of a fake IBM backend; "
-                    "ibm_runtime: IBM Quantum hardware.",
-                    what=_where(src),
-                )
-            )
+        where = self.source or "the profile"
+        checked = check_fields(PROFILE_FIELDS, self, where=where, error=ProfileError)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "adapter", AdapterKind(self.adapter))
-        _name_field("backend", self.backend, src)
-        if self.adapter == AdapterKind.AER and self.backend != "aer_simulator":
-            raise ProfileError(
-                invalid(
-                    "backend", "'aer_simulator' for the aer adapter", self.backend, what=_where(src)
-                )
-            )
-        if self.adapter == AdapterKind.FAKE and not self.backend.startswith("fake_"):
-            raise ProfileError(
-                invalid(
-                    "backend",
-                    "a fake IBM backend name such as 'fake_fez' for the fake adapter",
-                    self.backend,
-                    what=_where(src),
-                )
-            )
-        if self.snapshot is not None:
-            _name_field("snapshot", self.snapshot, src)
-            if self.adapter != AdapterKind.IBM_RUNTIME or not self.snapshot.startswith("fake_"):
-                raise ProfileError(
-                    invalid(
-                        "snapshot",
-                        "a fake backend name such as 'fake_fez', and only on ibm_runtime profiles",
-                        self.snapshot,
-                        what=_where(src),
-                    )
-                )
-        _int_field("shots", self.shots, 1, MAX_SHOTS, src)
-        _int_field("optimization_level", self.optimization_level, 0, 3, src)
-        _int_field("seed_transpiler", self.seed_transpiler, 0, None, src)
-        _int_field("resilience_level", self.resilience_level, 0, 2, src)
-        if not isinstance(self.description, str):
-            raise ProfileError(
-                invalid("description", "a string", self.description, what=_where(src))
-            )
-        if self.rep_delay_s is not None:
-            object.__setattr__(
-                self,
-                "rep_delay_s",
-                _seconds_field("rep_delay_s", self.rep_delay_s, src, positive=False),
-            )
-        object.__setattr__(
-            self,
-            "job_overhead_s",
-            _seconds_field("job_overhead_s", self.job_overhead_s, src, positive=False),
-        )
-        if not isinstance(self.limits, Limits):
-            raise ProfileError(invalid("limits", "a [limits] table", self.limits, what=_where(src)))
+        check_rules(self, PROFILE_RULES, where=where, error=ProfileError)
 
     @property
     def is_hardware(self) -> bool:
