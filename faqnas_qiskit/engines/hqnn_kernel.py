@@ -42,7 +42,9 @@ __all__ = [
     "WeightPlan",
     "embedding_amplitudes",
     "entangler_permutation",
+    "kron_qubits",
     "plan_weights",
+    "rotation_matrices",
     "run_plan",
     "use_dense",
 ]
@@ -104,6 +106,20 @@ class WeightPlan:
         signs: Z-readout table, real, shape (2**n, n): ``signs[b, i] = (-1)^bit_i(b)``.
         uniform: The same permutation in every layer and model (``source`` broadcasts).
         eye: The 2 x 2 identity, complex.
+        inverse: The entangler's inverse permutation, int64, shape (M', L, 2**n):
+            ``old[..., j] = inverse_sign[j] * new[..., inverse[j]]``.
+        inverse_sign: Its signs, real, shape (M', L, 2**n), or None when all are +1.
+        identity: Every entangler permutation is the identity (CZ: signs only).
+        phase_factor: ``(1, -i)``, complex, shape (2,): the angle embedding's phase
+            ``diag(1, -i)`` on each qubit, applied to a 2 x 2 matrix's columns by broadcasting.
+        flip: ``flip[q, k] = k XOR 2**q``, int64, shape (n * 2**n,) (q-major).
+        bit_sign: ``2 bit_q(k) - 1``, real, shape (n, 2**n).
+        trace_low: Where the 2 x 2 blocks of qubit q < h lie in a flattened
+            ``2**h x 2**h`` matrix (h = ceil(n/2), the Kronecker split of the layered form):
+            ``trace_low[q, b, b', r]`` is row ``j`` times ``2**h`` plus column ``j'``, where j
+            and j' are r with bit q set to b and b'; int64, shape (h, 2, 2, 2**(h-1)).
+        trace_high: The same for qubits h..n-1 in a ``2**(n-h)`` square matrix, shape
+            (n - h, 2, 2, 2**(n-h-1)), or None when n = 1.
     """
 
     n_qubits: int
@@ -116,6 +132,14 @@ class WeightPlan:
     signs: torch.Tensor
     uniform: bool
     eye: torch.Tensor
+    inverse: torch.Tensor
+    inverse_sign: torch.Tensor | None
+    identity: bool
+    phase_factor: torch.Tensor
+    flip: torch.Tensor
+    bit_sign: torch.Tensor
+    trace_low: torch.Tensor
+    trace_high: torch.Tensor | None
 
 
 def plan_weights(
@@ -157,6 +181,9 @@ def plan_weights(
     bits = (index[:, None] >> np.arange(n)) & 1
     popcount = bits.sum(axis=1)
     angle = first.embedding == "angle"
+    inverse = np.argsort(source, axis=-1)
+    inverse_sign = np.take_along_axis(sign, inverse, axis=-1)
+    half = (n + 1) // 2
     return WeightPlan(
         n_qubits=n,
         angle=angle,
@@ -170,7 +197,32 @@ def plan_weights(
         signs=torch.as_tensor(1.0 - 2.0 * bits, dtype=real, device=device),
         uniform=uniform,
         eye=torch.eye(2, dtype=complex_dtype, device=device),
+        inverse=torch.as_tensor(inverse, device=device),
+        inverse_sign=None
+        if np.all(inverse_sign == 1.0)
+        else torch.as_tensor(inverse_sign, dtype=real, device=device),
+        identity=bool(np.all(source == index)),
+        phase_factor=torch.as_tensor(np.array([1.0, -1j]), dtype=complex_dtype, device=device),
+        flip=torch.as_tensor(
+            (index[None, :] ^ (1 << np.arange(n))[:, None]).reshape(-1), device=device
+        ),
+        bit_sign=torch.as_tensor(2.0 * bits.T - 1.0, dtype=real, device=device),
+        trace_low=torch.as_tensor(_trace_index(half), device=device),
+        trace_high=torch.as_tensor(_trace_index(n - half), device=device) if n > half else None,
     )
+
+
+def _trace_index(qubits: int) -> npt.NDArray[np.int64]:
+    """``[q, b, b', r]``: flat position of row ``j`` and column ``j'`` of a ``2**qubits`` square
+    matrix, j and j' being r (a ``qubits - 1``-bit index) with bit q inserted as b and b'."""
+    rest = np.arange(2 ** (qubits - 1), dtype=np.int64)
+    out = np.empty((qubits, 2, 2, rest.size), dtype=np.int64)
+    for q in range(qubits):
+        low, high = rest & ((1 << q) - 1), (rest >> q) << (q + 1)
+        for b in (0, 1):
+            for b2 in (0, 1):
+                out[q, b, b2] = (high | (b << q) | low) * 2**qubits + (high | (b2 << q) | low)
+    return out
 
 
 def embedding_amplitudes(features: torch.Tensor, angle: bool) -> torch.Tensor:
@@ -219,7 +271,7 @@ def use_dense(n_qubits: int, batch: int) -> bool:
     return dense <= layered + overhead
 
 
-def _rotation_matrices(theta: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
+def rotation_matrices(theta: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
     """``cos(θ/2) I + sin(θ/2) G``, complex, shape (M, L, n, 2, 2), from θ (M, L, n)."""
     half = torch.div(theta, 2)
     c = torch.cos(half)[..., None, None]
@@ -228,7 +280,7 @@ def _rotation_matrices(theta: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
     return c * plan.eye + s * plan.generators
 
 
-def _kron_qubits(mats: torch.Tensor, qubits: range) -> torch.Tensor:
+def kron_qubits(mats: torch.Tensor, qubits: range) -> torch.Tensor:
     """Kronecker product over ``qubits`` (most significant first) of mats (..., n, 2, 2)."""
     block = mats[..., qubits[-1], :, :]
     for q in reversed(qubits[:-1]):
@@ -255,7 +307,7 @@ def _permute_rows(matrix: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
 def _dense_unitary(mats: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
     """The weight part as one unitary per model, complex, shape (M, D, D)."""
     n = plan.n_qubits
-    layers = _permute_rows(_kron_qubits(mats, range(n)), plan)  # (M, L, D, D)
+    layers = _permute_rows(kron_qubits(mats, range(n)), plan)  # (M, L, D, D)
     unitary = layers[:, 0]
     for layer in range(1, plan.depth):
         unitary = torch.matmul(layers[:, layer], unitary)
@@ -303,8 +355,8 @@ def _apply_layered(features: torch.Tensor, mats: torch.Tensor, plan: WeightPlan)
     """
     n = plan.n_qubits
     h = (n + 1) // 2
-    low = _kron_qubits(mats, range(0, h)).transpose(-1, -2)  # (M, L, 2**h, 2**h)
-    high = _kron_qubits(mats, range(h, n)) if n > h else None
+    low = kron_qubits(mats, range(0, h)).transpose(-1, -2)  # (M, L, 2**h, 2**h)
+    high = kron_qubits(mats, range(h, n)) if n > h else None
     if plan.angle:
         state = _first_layer_product(features, mats)
     else:
@@ -346,7 +398,7 @@ def run_plan(
         Shape (M, B, n), real, dtype of ``features``.
     """
     theta = weights.to(features.dtype)
-    mats = _rotation_matrices(theta, plan)
+    mats = rotation_matrices(theta, plan)
     if dense is None:
         dense = use_dense(plan.n_qubits, features.shape[1])
     if dense:

@@ -11,7 +11,8 @@ import torch
 
 from faqnas_qiskit.circuits import HQNNCircuit, amplitude_state
 from faqnas_qiskit.engines.expectations import z_expectations
-from faqnas_qiskit.engines.hqnn_kernel import WeightPlan, plan_weights, run_plan
+from faqnas_qiskit.engines.hqnn_adjoint import run_plan_adjoint
+from faqnas_qiskit.engines.hqnn_kernel import WeightPlan, plan_weights, run_plan, use_dense
 from faqnas_qiskit.engines.program import CircuitProgram
 
 __all__ = ["HQNNSimulator", "complex_dtype_for"]
@@ -93,7 +94,12 @@ class HQNNSimulator:
         return z_expectations(self.states(features, weights)).to(features.dtype)
 
     def replicated_expectations(
-        self, features: torch.Tensor, weights: torch.Tensor, *, dense: bool | None = None
+        self,
+        features: torch.Tensor,
+        weights: torch.Tensor,
+        *,
+        dense: bool | None = None,
+        autograd: bool = False,
     ) -> torch.Tensor:
         """⟨Z_i⟩ of R replicas of the circuit, each with its own weights and samples.
 
@@ -108,6 +114,10 @@ class HQNNSimulator:
                 ``hqnn.weight_params`` (by layer, then by qubit).
             dense: Force the dense-unitary (True) or layered (False) form; None picks the
                 cheaper (:func:`~faqnas_qiskit.engines.hqnn_kernel.use_dense`).
+            autograd: Differentiate the kernel's torch operations with autograd
+                (:func:`~faqnas_qiskit.engines.hqnn_kernel.run_plan`, the reference the
+                default is checked against) instead of the hand-written adjoint backward
+                (:func:`~faqnas_qiskit.engines.hqnn_adjoint.run_plan_adjoint`, the default).
 
         Returns:
             Shape (R, batch, n), real, dtype of ``features``.
@@ -115,4 +125,8 @@ class HQNNSimulator:
         genome = self.hqnn.genome
         plan = self.plan(features.dtype, features.device)
         layers = weights.reshape(weights.shape[0], genome.depth, genome.n_qubits)
-        return run_plan(plan, features, layers, dense=dense)
+        if autograd:
+            return run_plan(plan, features, layers, dense=dense)
+        if dense is None:
+            dense = use_dense(plan.n_qubits, features.shape[1])
+        return run_plan_adjoint(plan, features, layers, dense)
