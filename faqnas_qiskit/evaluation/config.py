@@ -6,9 +6,24 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from faqnas_qiskit.errors import ConfigError, invalid
-from faqnas_qiskit.limits import check, words
+from faqnas_qiskit.limits import (
+    CONSTRAINTS,
+    Choice,
+    Fields,
+    Relation,
+    check,
+    check_fields,
+    check_rules,
+    words,
+)
 
-__all__ = ["DEVICES", "TrainingConfig", "resolve_device"]
+__all__ = [
+    "DEVICES",
+    "TRAINING_FIELDS",
+    "TRAINING_RULES",
+    "TrainingConfig",
+    "resolve_device",
+]
 
 #: The ``--device`` choices; ``auto`` is resolved by :func:`resolve_device` before training.
 DEVICES: tuple[str, ...] = words("device")
@@ -72,34 +87,9 @@ class TrainingConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        # the declared constraints (limits.py); the rules between fields follow
-        for name, value in (
-            ("epochs", self.epochs),
-            ("lr", self.lr),
-            ("batch-size", self.batch_size),
-            ("engine", self.engine),
-        ):
-            check(name, value)
-        if self.device not in ("cpu", "cuda"):
-            raise ConfigError(
-                invalid(
-                    "device",
-                    "cpu or cuda (resolve auto with resolve_device first)",
-                    self.device,
-                    "Use --device cpu, cuda or auto.",
-                    what="option",
-                )
-            )
-        if self.device != "cpu" and self.engine != "statevector":
-            raise ConfigError(
-                invalid(
-                    "device",
-                    f"cpu with --engine {self.engine} (Aer simulates on the CPU)",
-                    self.device,
-                    "Use --engine statevector to train on the GPU, or --device cpu.",
-                    what="option",
-                )
-            )
+        # the declared constraints (limits.py), then the rules between fields
+        check_fields(TRAINING_FIELDS, self)
+        check_rules(self, TRAINING_RULES)
         object.__setattr__(self, "lr", float(self.lr))
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,3 +111,34 @@ class TrainingConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+TRAINING_FIELDS = Fields(
+    "TrainingConfig",
+    (
+        CONSTRAINTS["epochs"],
+        CONSTRAINTS["lr"],
+        CONSTRAINTS["batch-size"],
+        CONSTRAINTS["engine"],
+        # a config trains on a device: "auto" names none until resolve_device picks it
+        Choice(
+            "device",
+            ("cpu", "cuda"),
+            "Resolve auto with resolve_device() first (the CLI does), or use cpu or cuda.",
+        ),
+    ),
+    what="option",
+)
+"""The options a :class:`TrainingConfig` holds, each checked against its declared constraint."""
+
+TRAINING_RULES: tuple[Relation[TrainingConfig], ...] = (
+    Relation(
+        "device",
+        holds=lambda c: c.device == "cpu" or c.engine == "statevector",
+        rule=lambda c: f"cpu with --engine {c.engine} (Aer simulates on the CPU)",
+        value=lambda c: c.device,
+        fix="Use --engine statevector to train on the GPU, or --device cpu.",
+        breaks={"device": "cuda", "engine": "aer"},
+    ),
+)
+"""The rules between a :class:`TrainingConfig`'s fields."""

@@ -140,7 +140,10 @@ def check_fields(
     where: str | None = None,
     error: type[FaqnasError] = ConfigError,
 ) -> dict[str, Any]:
-    """Check every declared field of ``record`` (read as its attributes), in order.
+    """Check every declared field of ``record``, in order.
+
+    A field is read as the attribute of its constraint's ``dest`` (an option's table names
+    ``max-train``, the record holds ``max_train``).
 
     Args:
         fields: The record's table.
@@ -155,8 +158,8 @@ def check_fields(
         ConfigError: (or ``error``) For the first field outside its rule.
     """
     return {
-        name: check(name, getattr(record, name), fields=fields, where=where, error=error)
-        for name in fields.names
+        c.option: check(c.option, getattr(record, c.dest), fields=fields, where=where, error=error)
+        for c in fields.constraints
     }
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from faqnas_qiskit.circuits import effective_weights, has_live_weights
 from faqnas_qiskit.data import CSV_PREFIX, Dataset, load_dataset
 from faqnas_qiskit.errors import ConfigError, DataError, invalid
 from faqnas_qiskit.evaluation import TrainingConfig
-from faqnas_qiskit.limits import check, check_repeats, words
+from faqnas_qiskit.limits import CONSTRAINTS, Fields, Relation, check_fields, check_rules, words
 from faqnas_qiskit.space import Genome, SearchSpace
 from faqnas_qiskit.store import CostFields, EvaluationFields, TextEnum, present
 
 __all__ = [
     "OBJECTIVES",
+    "SEARCH_FIELDS",
+    "SEARCH_RULES",
     "STRATEGIES",
     "WORST",
     "Objective",
@@ -193,65 +195,9 @@ class SearchConfig:
     def __post_init__(self) -> None:
         # user input and stored configs hold strings: keep the members
         object.__setattr__(self, "objectives", parse_objectives(",".join(self.objectives)))
-        check_repeats(self.repeats)
-        if self.exclude_dead and not any(has_live_weights(g) for g in self.space.networks()):
-            raise ConfigError(
-                invalid(
-                    "exclude-dead",
-                    "used on a space that keeps at least one network with a trainable quantum "
-                    "weight",
-                    f"a space of {self.space.n_networks} networks, all without one "
-                    f"({self.space.describe()})",
-                    "Allow rotations other than rz (--rotations), or drop --exclude-dead.",
-                    what="option",
-                )
-            )
-        # the declared constraints (limits.py); the rules between fields follow
-        check("strategy", self.strategy)
-        check("population", self.population)
-        if self.strategy in ("nsga2", "surrogate") and self.population < 2:
-            raise ConfigError(
-                invalid(
-                    "population",
-                    f"at least 2 for {self.strategy}",
-                    self.population,
-                    "Pass --population 2 or more (20 is the paper's), or --strategy random.",
-                    what="option",
-                )
-            )
-        if self.strategy == "surrogate" and len(self.objectives) > 2:
-            raise ConfigError(
-                invalid(
-                    "objectives",
-                    "error and at most one cost objective with --strategy surrogate (its "
-                    "screening is two-dimensional)",
-                    ",".join(self.objectives),
-                    "Pass e.g. --objectives flops,error, or --strategy nsga2.",
-                    what="option",
-                )
-            )
-        for name, value in (
-            ("seed", self.seed),
-            ("generations", self.generations),
-            ("stagnation", self.stagnation),
-            ("shots", self.shots),
-            ("budget", self.budget),
-            ("max-train", self.max_train),
-            ("crossover-prob", self.crossover_prob),
-            ("mutation-prob", self.mutation_prob),
-        ):
-            if value is not None:
-                check(name, value)
-        if self.strategy == "exhaustive" and self.space.n_networks > MAX_EXHAUSTIVE:
-            raise ConfigError(
-                invalid(
-                    "strategy",
-                    f"used on a space of at most {MAX_EXHAUSTIVE} networks when exhaustive",
-                    f"exhaustive over {self.space.n_networks} networks",
-                    "Restrict the space with --qubits, --depth, --embedding, ...",
-                    what="option",
-                )
-            )
+        # the declared constraints (limits.py), then the rules between fields
+        check_fields(SEARCH_FIELDS, self)
+        check_rules(self, SEARCH_RULES)
 
     def admits(self, genome: Genome) -> bool:
         """Whether ``genome`` may be evaluated (``exclude_dead`` leaves out dead networks)."""
@@ -316,3 +262,65 @@ class SearchConfig:
 
 
 _SPACE_FIELDS = ("qubits", "embeddings", "entanglers", "topologies", "depths", "rotations")
+
+SEARCH_FIELDS = Fields(
+    "SearchConfig",
+    (
+        CONSTRAINTS["repeats"],
+        CONSTRAINTS["strategy"],
+        CONSTRAINTS["population"],
+        CONSTRAINTS["seed"],
+        CONSTRAINTS["generations"],
+        CONSTRAINTS["stagnation"],
+        CONSTRAINTS["shots"],
+        replace(CONSTRAINTS["budget"], optional=True),
+        replace(CONSTRAINTS["max-train"], optional=True),
+        CONSTRAINTS["crossover-prob"],
+        CONSTRAINTS["mutation-prob"],
+    ),
+    what="option",
+)
+"""The options a :class:`SearchConfig` holds, each checked against its declared constraint."""
+
+SEARCH_RULES: tuple[Relation[SearchConfig], ...] = (
+    Relation(
+        "exclude-dead",
+        holds=lambda c: not c.exclude_dead or any(has_live_weights(g) for g in c.space.networks()),
+        rule=lambda c: (
+            "used on a space that keeps at least one network with a trainable quantum weight"
+        ),
+        value=lambda c: (
+            f"a space of {c.space.n_networks} networks, all without one ({c.space.describe()})"
+        ),
+        fix="Allow rotations other than rz (--rotations), or drop --exclude-dead.",
+        breaks={"exclude_dead": True, "space": SearchSpace(rotations=("rz",))},
+    ),
+    Relation(
+        "population",
+        holds=lambda c: c.strategy not in ("nsga2", "surrogate") or c.population >= 2,
+        rule=lambda c: f"at least 2 for {c.strategy}",
+        value=lambda c: c.population,
+        fix="Pass --population 2 or more (20 is the paper's), or --strategy random.",
+        breaks={"population": 1},
+    ),
+    Relation(
+        "objectives",
+        holds=lambda c: c.strategy != "surrogate" or len(c.objectives) <= 2,
+        rule=lambda c: (
+            "error and at most one cost objective with --strategy surrogate (its "
+            "screening is two-dimensional)"
+        ),
+        value=lambda c: ",".join(c.objectives),
+        fix="Pass e.g. --objectives flops,error, or --strategy nsga2.",
+        breaks={"strategy": "surrogate", "objectives": ("flops", "2q", "error")},
+    ),
+    # a guard: the whole space has 8,640 networks today, so no config breaks it yet
+    Relation(
+        "strategy",
+        holds=lambda c: c.strategy != "exhaustive" or c.space.n_networks <= MAX_EXHAUSTIVE,
+        rule=lambda c: f"used on a space of at most {MAX_EXHAUSTIVE} networks when exhaustive",
+        value=lambda c: f"exhaustive over {c.space.n_networks} networks",
+        fix="Restrict the space with --qubits, --depth, --embedding, ...",
+    ),
+)
+"""The rules between a :class:`SearchConfig`'s fields, checked after :data:`SEARCH_FIELDS`."""
