@@ -53,6 +53,7 @@ SPLIT_PARAMETERS = Fields.of(
         1,
         math.inf,
         "Pass e.g. --max-train 500, or omit it to use the whole train split.",
+        optional=True,
         phrase="a positive integer or None",
     ),
     Bound.count("repeat", fix="Repeat 0 is the dataset's own split; pass 0, 1, 2, ..."),
@@ -80,9 +81,8 @@ def check_split_options(seed: object, max_train: object) -> tuple[int, int | Non
         ConfigError: If either is invalid.
     """
     checked_seed = _check_seed(seed)
-    if max_train is None:
-        return checked_seed, None
-    return checked_seed, int(check("max_train", max_train, fields=SPLIT_PARAMETERS))
+    checked: int | None = check("max_train", max_train, fields=SPLIT_PARAMETERS)
+    return checked_seed, checked
 
 
 def _streams(seed: int) -> tuple[int, int, np.random.SeedSequence]:
