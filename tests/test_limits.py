@@ -57,6 +57,7 @@ from faqnas_qiskit.metrics.cost_entry import (
     COST_ENTRY_RULES,
     CostEntry,
 )
+from faqnas_qiskit.metrics.flops import FLOP_COUNTS_FIELDS, FlopCounts
 from faqnas_qiskit.metrics.qpu_time import QPU_TIME_PARAMETERS, predicted_qpu_seconds
 from faqnas_qiskit.metrics.records import (
     ARCHITECTURE_METRICS_FIELDS,
@@ -235,6 +236,7 @@ GOOD: dict[type, dict[str, Any]] = {
         "snapshot": "fake_fez",
         "source": "/profiles/my_heron.toml",
     },
+    FlopCounts: {"quantum": 100, "classical": 10, "training": 1000},
     SearchConfig: {},
     TrainingConfig: {},
 }
@@ -244,6 +246,7 @@ TABLES: list[tuple[type, Fields, type[FaqnasError]]] = [
     (TranspiledMetrics, TRANSPILED_FIELDS, ConfigError),
     (ArchitectureMetrics, ARCHITECTURE_METRICS_FIELDS, ConfigError),
     (CostEntry, COST_ENTRY_FIELDS, ConfigError),
+    (FlopCounts, FLOP_COUNTS_FIELDS, ConfigError),
     (BackendProfile, PROFILE_FIELDS, ProfileError),
     (SearchConfig, SEARCH_FIELDS, ConfigError),
     (TrainingConfig, TRAINING_FIELDS, ConfigError),

@@ -9,7 +9,6 @@ computes each record once and checks the formulas first.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from faqnas_qiskit.metrics.flops import (
     quantum_flops_formula,
     training_flops_formula,
 )
-from faqnas_qiskit.metrics.qpu_time import DEFAULT_JOB_OVERHEAD_S
+from faqnas_qiskit.metrics.qpu_time import DEFAULT_JOB_OVERHEAD_S, QPU_TIME_PARAMETERS
 from faqnas_qiskit.metrics.records import ArchitectureMetrics
 from faqnas_qiskit.metrics.targets import _check_level, _check_seed
 from faqnas_qiskit.metrics.transpiled import (
@@ -94,16 +93,8 @@ class MetricsSettings:
             )
         for name in ("rep_delay_s", "overhead_s"):
             value = getattr(self, name)
-            if value is None and name == "rep_delay_s":
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigError(invalid(name, "a finite number of seconds, at least 0", value))
-            object.__setattr__(self, name, float(value))
+            if value is not None or name == "overhead_s":  # None: the target's delay
+                object.__setattr__(self, name, check(name, value, fields=QPU_TIME_PARAMETERS))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the cache key besides the genome)."""

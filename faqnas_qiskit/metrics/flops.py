@@ -44,8 +44,7 @@ from torch.nn import functional
 
 from faqnas_qiskit.circuits import build_circuit, entangling_pairs
 from faqnas_qiskit.engines import HQNNSimulator
-from faqnas_qiskit.errors import ConfigError, invalid
-from faqnas_qiskit.limits import check
+from faqnas_qiskit.limits import Bound, Fields, check, check_fields
 from faqnas_qiskit.space import Genome
 
 __all__ = [
@@ -146,6 +145,14 @@ def training_flops_formula(genome: Genome, n_features: int, n_classes: int) -> i
     return forward + classical + readout + embedding + layers
 
 
+FLOP_COUNTS_FIELDS = Fields.of(
+    "FlopCounts",
+    "Count them again (count_flops).",
+    *(Bound.count(name) for name in ("quantum", "classical", "training")),
+)
+"""The declared constraints of :class:`FlopCounts`' fields."""
+
+
 @dataclass(frozen=True)
 class FlopCounts:
     """Profiler FLOP counts of one architecture for one sample.
@@ -161,10 +168,8 @@ class FlopCounts:
     training: int
 
     def __post_init__(self) -> None:
-        for name in ("quantum", "classical", "training"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(invalid(name, "an integer of at least 0", value, what="field"))
+        for name, value in check_fields(FLOP_COUNTS_FIELDS, self).items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
