@@ -87,7 +87,7 @@ class TrainingConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        # the declared constraints (limits.py), then the rules between fields
+        # the declared constraints (faqnas_qiskit.limits), then the rules between fields
         check_fields(TRAINING_FIELDS, self)
         check_rules(self, TRAINING_RULES)
         object.__setattr__(self, "lr", float(self.lr))

@@ -93,7 +93,7 @@ class ReevaluationRequest:
 
 
 def _check_options(shots: int | None, samples: int | None, max_qpu_seconds: float | None) -> None:
-    # the declared constraints (limits.py); shots also within what a backend takes
+    # the declared constraints (faqnas_qiskit.limits); shots also within what a backend takes
     if shots is not None:
         check("shots", shots, high=MAX_SHOTS)
     if samples is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -70,7 +71,7 @@ def _number(value: object) -> float | int | None:
     return None
 
 
-class _Declared:
+class _Declared(ABC):
     """What every constraint has: a name, a fix, whether None is allowed, and its check."""
 
     option: str
@@ -82,18 +83,18 @@ class _Declared:
         """The argparse destination (``batch_size``), or the Python name of the field."""
         return self.option.replace("-", "_")
 
+    @abstractmethod
     def rule_of(self, *, capped: bool) -> str:
         """The rule, phrased to follow "must be"."""
-        raise NotImplementedError
 
     @property
     def rule(self) -> str:
         """The rule on the command line (caps included), phrased to follow "must be"."""
         return self.rule_of(capped=True)
 
+    @abstractmethod
     def _accept(self, value: object, *, capped: bool) -> tuple[bool, Any]:
         """Whether ``value`` is allowed, and its plain form."""
-        raise NotImplementedError
 
     def check(
         self,

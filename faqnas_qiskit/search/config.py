@@ -195,7 +195,7 @@ class SearchConfig:
     def __post_init__(self) -> None:
         # user input and stored configs hold strings: keep the members
         object.__setattr__(self, "objectives", parse_objectives(",".join(self.objectives)))
-        # the declared constraints (limits.py), then the rules between fields
+        # the declared constraints (faqnas_qiskit.limits), then the rules between fields
         check_fields(SEARCH_FIELDS, self)
         check_rules(self, SEARCH_RULES)
 
