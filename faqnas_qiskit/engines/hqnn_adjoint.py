@@ -32,6 +32,12 @@ from typing import Any
 
 import torch
 
+from faqnas_qiskit.engines.hqnn_dense import (
+    DenseState,
+    angle_backward,
+    dense_backward,
+    dense_forward,
+)
 from faqnas_qiskit.engines.hqnn_kernel import (
     WeightPlan,
     embedding_amplitudes,
@@ -44,29 +50,25 @@ __all__ = ["kernel_backward", "kernel_forward", "run_plan_adjoint"]
 
 @dataclass(frozen=True, eq=False)
 class KernelState:
-    """What the backward pass needs from the forward pass of M models on B samples.
+    """What the layered form's backward pass needs, for M models on B samples.
 
-    States are held *high-major*: C column states of 2**n amplitudes as a tensor
-    (M, Dh, C, Dl), Dl = 2**h for the low qubits 0..h-1 (h = ceil(n/2)) and Dh = 2**(n-h), so
+    States are held *high-major*: B column states of 2**n amplitudes as a tensor
+    (M, Dh, B, Dl), Dl = 2**h for the low qubits 0..h-1 (h = ceil(n/2)) and Dh = 2**(n-h), so
     that both Kronecker halves of a rotation layer, and both halves of the weight gradient, are
     single GEMMs without copies.
 
     Attributes:
         plan: The models' constants.
-        dense: Which form ran.
         amplitudes: Real embedded amplitudes a, shape (M, B, D).
         norm: ``||h||`` per row (1 for a zero row), shape (M, B, 1), amplitude embedding only.
         zero: Rows of h that are all zero, shape (M, B, 1), amplitude embedding only.
         low: ``R_low^T`` per layer, complex, shape (M, L, Dl, Dl).
         high: ``R_high`` per layer, complex, shape (M, L, Dh, Dh).
-        rotated: ``T_l`` (the states after layer l's rotations), each complex (M, Dh, C, Dl).
-        out: Dense: the unitary's rows stacked real then imaginary, (M, D, 2D). Layered: the
-            final states, complex (M, Dh, B, Dl).
-        psi: Dense: the real amplitudes ``a @ out``, (M, B, 2D); layered: None.
+        rotated: ``T_l`` (the states after layer l's rotations), each complex (M, Dh, B, Dl).
+        out: The final states, complex (M, Dh, B, Dl).
     """
 
     plan: WeightPlan
-    dense: bool
     amplitudes: torch.Tensor
     norm: torch.Tensor | None
     zero: torch.Tensor | None
@@ -74,7 +76,6 @@ class KernelState:
     high: torch.Tensor
     rotated: list[torch.Tensor]
     out: torch.Tensor
-    psi: torch.Tensor | None
 
 
 def _split(plan: WeightPlan) -> tuple[int, int]:
@@ -145,18 +146,21 @@ def _to_rows(states: torch.Tensor) -> torch.Tensor:
 
 def kernel_forward(
     plan: WeightPlan, features: torch.Tensor, weights: torch.Tensor, dense: bool
-) -> tuple[torch.Tensor, KernelState]:
+) -> tuple[torch.Tensor, KernelState | DenseState]:
     """⟨Z_i⟩ of M models and what their backward pass needs.
 
     Args:
         plan: The models' constants (dtype of ``features``).
         features: Pre-layer outputs, shape (M, B, m), m = n (angle) or 2**n (amplitude).
         weights: Circuit weights, shape (M, L, n), radians (padded layers hold zeros).
-        dense: Build the unitary (True) or run the batch through the layers (False).
+        dense: Build the unitary (:func:`~faqnas_qiskit.engines.hqnn_dense.dense_forward`) or
+            run the batch through the layers (False).
 
     Returns:
         ⟨Z_i⟩, shape (M, B, n), dtype of ``features``, and the saved state.
     """
+    if dense:
+        return dense_forward(plan, features, weights)
     n = plan.n_qubits
     h = (n + 1) // 2
     mats = rotation_matrices(weights.to(features.dtype), plan)
@@ -170,31 +174,23 @@ def kernel_forward(
     amplitudes = embedding_amplitudes(features, plan.angle)
     norm = zero = None
     if not plan.angle:
-        squares = (features * features).sum(dim=-1, keepdim=True)
-        zero = squares == 0
-        norm = torch.sqrt(torch.where(zero, 1.0, squares))
-    models, _, dim = amplitudes.shape
-    if dense:
-        start = torch.eye(dim, dtype=plan.eye.dtype, device=features.device)
-        states = _to_high_major(start.expand(models, dim, dim), plan)
-    else:
-        states = _to_high_major(amplitudes.to(plan.eye.dtype), plan)
+        norm, zero = _norm(features)
+    states = _to_high_major(amplitudes.to(plan.eye.dtype), plan)
     rotated = []
     for layer in range(plan.depth):
         after = _rotate(states, low[:, layer], high[:, layer])
         rotated.append(after)
         states = _permute(after, plan, layer, inverse=False)
-    psi = None
-    if dense:
-        rows = _to_rows(states)  # (M, D, D): row c is U (phase_c |c>)
-        out = torch.cat((rows.real, rows.imag), dim=-1)  # (M, D, 2D)
-        psi = torch.matmul(amplitudes, out)  # (M, B, 2D)
-        probs = psi.unflatten(-1, (2, dim)).square().sum(dim=-2)
-    else:
-        out = states
-        probs = _to_rows(torch.view_as_real(states).square().sum(dim=-1))
+    probs = _to_rows(torch.view_as_real(states).square().sum(dim=-1))
     z = torch.matmul(probs, plan.signs)
-    return z, KernelState(plan, dense, amplitudes, norm, zero, low, high, rotated, out, psi)
+    return z, KernelState(plan, amplitudes, norm, zero, low, high, rotated, states)
+
+
+def _norm(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``||h||`` per row (1 for a zero row) and the zero rows, each (M, B, 1)."""
+    squares = (features * features).sum(dim=-1, keepdim=True)
+    zero = squares == 0
+    return torch.sqrt(torch.where(zero, 1.0, squares)), zero
 
 
 def _qubit_overlaps(nu: torch.Tensor, after: torch.Tensor, plan: WeightPlan) -> torch.Tensor:
@@ -220,31 +216,9 @@ def _qubit_overlaps(nu: torch.Tensor, after: torch.Tensor, plan: WeightPlan) -> 
     return torch.cat(blocks, dim=1)
 
 
-#: Up to this many qubits the angle embedding's backward gathers every qubit's partner
-#: amplitudes at once; above, a strided pass per qubit costs less (measured: 4 qubits 18 vs 65
-#: µs, 8 qubits 551 vs 171 µs at batch 64).
-_GATHER_QUBITS = 5
-
-
-def _angle_backward(
-    amplitudes: torch.Tensor, grad_a: torch.Tensor, plan: WeightPlan
-) -> torch.Tensor:
-    """dL/dh (M, B, n) from dL/da (M, B, D): ``1/2 sum_k dL/da_k (2 bit_q(k) - 1) a_(k^2**q)``."""
-    models, batch, dim = amplitudes.shape
-    n = plan.n_qubits
-    if n <= _GATHER_QUBITS:
-        partner = torch.index_select(amplitudes, -1, plan.flip).reshape(models, batch, n, dim)
-        return (partner * (grad_a.unsqueeze(2) * plan.bit_sign)).sum(dim=-1) * 0.5
-    terms = []
-    for q in range(n):  # pairs (k, k XOR 2**q) with bit q of k 0: g_1 a_0 - g_0 a_1
-        a = amplitudes.reshape(models, batch, dim >> (q + 1), 2, 1 << q)
-        g = grad_a.reshape(models, batch, dim >> (q + 1), 2, 1 << q)
-        pair = g[..., 1, :] * a[..., 0, :] - g[..., 0, :] * a[..., 1, :]
-        terms.append(pair.sum(dim=(-2, -1)))
-    return torch.stack(terms, dim=-1) * 0.5
-
-
-def kernel_backward(state: KernelState, grad_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def kernel_backward(
+    state: KernelState | DenseState, grad_z: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients of a loss with respect to the features and the weights, by the adjoint method.
 
     Args:
@@ -256,30 +230,23 @@ def kernel_backward(state: KernelState, grad_z: torch.Tensor) -> tuple[torch.Ten
     """
     plan = state.plan
     amplitudes = state.amplitudes
-    dim = amplitudes.shape[-1]
-    grad_p = torch.matmul(grad_z, plan.signs.transpose(0, 1))  # (M, B, D)
-    if state.dense:
-        assert state.psi is not None
-        grad_psi = (state.psi.unflatten(-1, (2, dim)) * grad_p.unsqueeze(-2)).flatten(-2) * 2
-        grad_a = torch.matmul(grad_psi, state.out.transpose(-1, -2))  # (M, B, D)
-        grad_out = torch.matmul(amplitudes.transpose(-1, -2), grad_psi)  # (M, D, 2D)
-        costate = _to_high_major(torch.complex(grad_out[..., :dim], grad_out[..., dim:]), plan)
+    if isinstance(state, DenseState):
+        grad_a, grad_w = dense_backward(state, grad_z)
     else:
+        grad_p = torch.matmul(grad_z, plan.signs.transpose(0, 1))  # (M, B, D)
         costate = state.out * (2 * _to_high_major(grad_p, plan))
-    overlaps = []
-    for layer in range(plan.depth - 1, -1, -1):
-        nu = _permute(costate, plan, layer, inverse=True)
-        overlaps.append(_qubit_overlaps(nu, state.rotated[layer], plan))
-        if layer or not state.dense:
+        overlaps = []
+        for layer in range(plan.depth - 1, -1, -1):
+            nu = _permute(costate, plan, layer, inverse=True)
+            overlaps.append(_qubit_overlaps(nu, state.rotated[layer], plan))
             low = state.low[:, layer].mT.conj()
             costate = _rotate(nu, low, state.high[:, layer].mH)
-    # dL/dθ_lq = 1/2 Re sum_{b,b'} G_l[b, b'] O_lq[b, b']
-    stacked = torch.stack(overlaps[::-1], dim=1)  # (M, L, n, 2, 2)
-    grad_w = (plan.generators * stacked).sum(dim=(-2, -1)).real * 0.5
-    if not state.dense:
+        # dL/dθ_lq = 1/2 Re sum_{b,b'} G_l[b, b'] O_lq[b, b']
+        stacked = torch.stack(overlaps[::-1], dim=1)  # (M, L, n, 2, 2)
+        grad_w = (plan.generators * stacked).sum(dim=(-2, -1)).real * 0.5
         grad_a = _to_rows(costate).real
     if plan.angle:
-        grad_f = _angle_backward(amplitudes, grad_a, plan)
+        grad_f = angle_backward(amplitudes, grad_a, plan)
     else:
         assert state.norm is not None and state.zero is not None
         along = (amplitudes * grad_a).sum(dim=-1, keepdim=True)

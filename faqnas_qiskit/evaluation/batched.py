@@ -2,12 +2,14 @@
 
 The engine behind repeats (DESIGN §4.1) and population batching: M *models* (a model is one
 repeat of one candidate) stack their parameters along a leading model dimension through the
-pre-layer, the quantum kernel (:func:`~faqnas_qiskit.engines.hqnn_kernel.run_plan`, one dense
-unitary or layer stack per model, shallower networks padded with identity layers) and the
-post-layer. Each model keeps its own initial weights, batch order and train/validation split; the
-loss is the sum of the models' mean NLL losses, so the gradient of model k's parameters is that of
-its own loss, and one Adam over the stacked parameters is M independent Adams (Adam is
-elementwise). Model k's result equals training it alone
+pre-layer, the quantum kernel (one dense unitary or layer stack per model, shallower networks
+padded with identity layers) and the post-layer. Each model keeps its own initial weights, batch
+order and train/validation split; the loss is the sum of the models' mean NLL losses, so the
+gradient of model k's parameters is that of its own loss, and one Adam over the stacked
+parameters is M independent Adams (Adam is elementwise). :func:`train_batched` runs the steps
+with the hand-written trainer (:func:`~faqnas_qiskit.evaluation.fused.fused_trainer`);
+:class:`BatchedHQNN` is the same model as a torch module differentiated by autograd (the
+reference it is checked against). Model k's result equals training it alone
 (:func:`~faqnas_qiskit.evaluation.evaluate_genome`) up to the order of floating-point operations
 (tested in float64 to 1e-8).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import io
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,12 +31,19 @@ from faqnas_qiskit.data import SPLITS, Dataset
 from faqnas_qiskit.data.splits import repeat_rows
 from faqnas_qiskit.engines.hqnn_kernel import WeightPlan, plan_weights, run_plan
 from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
+from faqnas_qiskit.evaluation.fused import fused_trainer, load_trained
 from faqnas_qiskit.evaluation.record import EvaluationRecord
 from faqnas_qiskit.evaluation.train import repeat_seeds, split_tensors
 from faqnas_qiskit.models import HQNN, InitialParameters, build_model, initial_parameters
 from faqnas_qiskit.space import Genome
 
-__all__ = ["BatchedHQNN", "ModelSpec", "RepeatResult", "state_bytes", "train_batched"]
+__all__ = [
+    "BatchedHQNN",
+    "ModelSpec",
+    "RepeatResult",
+    "state_bytes",
+    "train_batched",
+]
 
 #: Rows per model scored per forward pass (bounded memory whatever the split's size).
 _EVAL_BATCH = 1024
@@ -240,8 +249,13 @@ def _model_data(
     return data
 
 
-def _accuracy(model: BatchedHQNN, data: _ModelData, split: str) -> list[float]:
-    """Per-model accuracy on ``split``, scored in chunks of ``_EVAL_BATCH`` rows."""
+def _accuracy(
+    model: Callable[[torch.Tensor], torch.Tensor], data: _ModelData, split: str
+) -> list[float]:
+    """Per-model accuracy on ``split``, scored in chunks of ``_EVAL_BATCH`` rows.
+
+    ``model`` maps features (M, b, f) to log-probabilities (M, b, C).
+    """
     rows = data.rows(split)
     models = data.mean.shape[0]
     if rows == 0:
@@ -294,14 +308,12 @@ def train_batched(
         )
         generators.append(torch.Generator().manual_seed(batches_seed))
     genomes = [spec.genome for spec in specs]
-    batched = BatchedHQNN(genomes, initial, dtype).to(device)
+    trainer = fused_trainer(genomes, initial, dtype, device, config.lr)
     data = _model_data(base, split_seed, [spec.repeat for spec in specs], dtype, device)
     n = data.rows("train")
     count = len(specs)
     errors: list[str | None] = [None] * count
     losses: list[list[float]] = [[] for _ in specs]
-    # foreach: one kernel per step for all stacked tensors (the same elementwise Adam)
-    optimiser = torch.optim.Adam(batched.parameters(), lr=config.lr, foreach=True)
     started = time.perf_counter()
     for epoch in range(config.epochs):
         # drawn on the CPU whatever the device: the batch orders do not depend on it
@@ -312,10 +324,7 @@ def train_batched(
             rows = torch.gather(data.positions["train"], 1, batch)  # pool positions
             xb = data.features("train", rows)
             yb = torch.gather(data.labels["train"], 1, batch)
-            optimiser.zero_grad()
-            logp = batched(xb)  # (M, b, C)
-            per_model = -torch.gather(logp, 2, yb.unsqueeze(-1)).squeeze(-1).mean(1)
-            values = per_model.detach().double().cpu()
+            values = trainer.loss(xb, yb).detach().double().cpu()  # (M,)
             finite = torch.isfinite(values)
             if not bool(finite.all()):
                 for k in range(count):
@@ -323,17 +332,18 @@ def train_batched(
                         errors[k] = _finite_loss_error(genomes[k], float(values[k]), epoch + 1)
             if all(e is not None for e in errors):
                 break
-            alive = torch.tensor([e is None for e in errors], device=device)
-            per_model[alive].sum().backward()
-            optimiser.step()
+            alive = None
+            if any(e is not None for e in errors):
+                alive = torch.tensor([e is None for e in errors], device=device)
+            trainer.step(alive)
             totals += values * batch.shape[1]
         for k in range(count):
             losses[k].append(float(totals[k]) / n)
         if all(e is not None for e in errors):
             break
     trained = time.perf_counter()
-    batched.eval()
-    accuracies = {split: _accuracy(batched, data, split) for split in SPLITS}
+    with torch.no_grad():
+        accuracies = {split: _accuracy(trainer.log_probs, data, split) for split in SPLITS}
     scored = time.perf_counter()
     results = []
     templates: dict[str, HQNN] = {}
@@ -347,7 +357,7 @@ def train_batched(
             templates[genome.key] = build_model(
                 genome, base.n_features, base.n_classes, engine=config.engine
             ).to(device=device, dtype=dtype)
-        model = batched.load_into(templates[genome.key], k)
+        model = load_trained(trainer, templates[genome.key], k)
         record = EvaluationRecord(
             genome=genome.key,
             dataset=base.name,

@@ -16,8 +16,9 @@ from faqnas_qiskit.circuits import effective_weights
 from faqnas_qiskit.data import Dataset, repeat_split
 from faqnas_qiskit.errors import FaqnasError
 from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
+from faqnas_qiskit.evaluation.fused import fused_trainer, load_trained
 from faqnas_qiskit.evaluation.record import EvaluationRecord
-from faqnas_qiskit.models import HQNN, build_model
+from faqnas_qiskit.models import HQNN, InitialParameters, build_model
 from faqnas_qiskit.space import Genome
 
 __all__ = [
@@ -142,6 +143,8 @@ def train_model(
     y: torch.Tensor,
     config: TrainingConfig,
     generator: torch.Generator,
+    *,
+    fused: bool = True,
 ) -> list[float]:
     """Train ``model`` in place with Adam and NLL loss.
 
@@ -151,6 +154,11 @@ def train_model(
         y: Class indices, shape (n,).
         config: Epochs, learning rate, batch size.
         generator: Source of the batch order (a CPU generator).
+        fused: On the fast statevector engine, run each step with the hand-written trainer
+            (:func:`~faqnas_qiskit.evaluation.fused.fused_trainer`: no autograd graph, NumPy on
+            the CPU up to 5 qubits) and copy the trained parameters into ``model``. False, or
+            another engine: autograd and ``torch.optim.Adam`` on ``model`` (the reference the
+            trainer is checked against; equal up to the order of floating-point operations).
 
     Returns:
         Mean training loss of each epoch, nats.
@@ -158,6 +166,8 @@ def train_model(
     Raises:
         TrainingError: If a batch loss is not finite.
     """
+    if fused and model.quantum.simulator is not None:
+        return _train_fused(model, x, y, config, generator)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     n = x.shape[0]
     losses = []
@@ -181,6 +191,47 @@ def train_model(
             total += value * batch.shape[0]
         losses.append(total / n)
     model.eval()
+    return losses
+
+
+def _train_fused(
+    model: HQNN,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainingConfig,
+    generator: torch.Generator,
+) -> list[float]:
+    """:func:`train_model`'s loop on the hand-written trainer (same batches, same Adam)."""
+    initial = InitialParameters(
+        pre_weight=model.pre.weight.detach(),
+        pre_bias=model.pre.bias.detach(),
+        quantum=model.quantum.weight.detach(),
+        post_weight=model.post.weight.detach(),
+        post_bias=model.post.bias.detach(),
+    )
+    trainer = fused_trainer([model.genome], [initial], x.dtype, x.device, config.lr)
+    n = x.shape[0]
+    losses = []
+    try:
+        for epoch in range(config.epochs):
+            # drawn on the CPU whatever the device: the batch order does not depend on it
+            order = torch.randperm(n, generator=generator).to(x.device)
+            total = 0.0
+            for start in range(0, n, config.batch_size):
+                batch = order[start : start + config.batch_size]
+                value = float(trainer.loss(x[batch].unsqueeze(0), y[batch].unsqueeze(0))[0])
+                if not math.isfinite(value):
+                    raise TrainingError(
+                        f"Training of {model.genome} must keep a finite loss. Got {value} at "
+                        f"epoch {epoch + 1} instead. Lower --lr or check the data for extreme "
+                        "values."
+                    )
+                trainer.step()
+                total += value * batch.shape[0]
+            losses.append(total / n)
+    finally:
+        load_trained(trainer, model, 0)
+        model.eval()
     return losses
 
 
