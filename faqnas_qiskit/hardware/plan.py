@@ -229,7 +229,9 @@ class ReevaluationPlan:
             profile's calibration snapshot, for a dry run without credentials).
         shots: Shots per circuit execution.
         n_samples: Test samples per architecture.
-        items: One entry per architecture, in the order asked for.
+        items: One entry per architecture, in the order asked for: a
+            :class:`PlannedSubmit`, :class:`PlannedFetch`, :class:`PlannedStored` or
+            :class:`PlannedFailed` (its action decides its type).
         max_qpu_seconds: The budget checked (None: no limit, or a profile without a device).
         credentials: For hardware: a description of the credentials in use, or None.
         dry_run: Whether this plan was made for a dry run.
