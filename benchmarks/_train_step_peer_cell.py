@@ -10,7 +10,11 @@ imports ``faqnas_qiskit``), so that it runs in each peer's virtual environment.
 
 Engines (``PEER_ENGINES``):
 
-* ``ours``: ``build_model(genome, 16, 3, engine="statevector", seed=0)``;
+* ``ours``: ``build_model(genome, 16, 3, engine="statevector", seed=0)`` trained as the library
+  trains it (``train_model``, ``train_batched``): each step by
+  ``faqnas_qiskit.evaluation.fused.fused_trainer`` (forward, NLL, the hand-written backward and
+  Adam; NumPy on the CPU up to 5 qubits, torch above); its check compares the trainer's own
+  log-probabilities and gradients (the ones a timed step uses) and the module's ⟨Z_i⟩;
 * ``tc-jax``: tensorcircuit-ng on JAX, contractor ``plain-experimental``: the whole step
   (forward, NLL, ``value_and_grad``, optax Adam) under one ``jax.jit``; the circuit is ``vmap``-ed
   over the batch and ⟨Z_i⟩ are ``expectation_ps(z=[i])`` (the state is contracted once, reused);
@@ -298,6 +302,68 @@ def _tq(ref: dict[str, Any], dtype: Any, static: bool, wires_per_block: int) -> 
     return _torch_network(ref, layer, layer.theta_grad, dtype)
 
 
+class OursTrainer:
+    """Our engine as the library trains it: the hand-written trainer of ``fused_trainer``, one
+    step ``loss`` + ``step`` (forward, NLL, backward, Adam) on a batch of one model."""
+
+    def __init__(self, ref: dict[str, Any], dtype: Any) -> None:
+        import torch
+
+        from faqnas_qiskit.evaluation.fused import fused_trainer
+        from faqnas_qiskit.models import InitialParameters
+
+        self.torch = torch
+        self.network = _ours(ref, dtype)
+        net = self.network
+        initial = InitialParameters(
+            pre_weight=net.pre.weight.detach(),
+            pre_bias=net.pre.bias.detach(),
+            quantum=net.quantum.weight.detach(),
+            post_weight=net.post.weight.detach(),
+            post_bias=net.post.bias.detach(),
+        )
+        self.trainer = fused_trainer([net.genome], [initial], dtype, "cpu", ref["learning_rate"])
+        self.dtype = dtype
+        batch = ref["batch"]
+        self.batches = [
+            (
+                torch.from_numpy(ref["features"][k * batch : (k + 1) * batch]).to(dtype)[None],
+                torch.from_numpy(ref["labels"][k * batch : (k + 1) * batch]).long()[None],
+            )
+            for k in range(ref["n_batches"])
+        ]
+        self.done = 0
+
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        with self.torch.no_grad():
+            features = self.torch.from_numpy(x).to(self.dtype)
+            expectations = self.network.expectations(features)
+            log_probs = self.trainer.log_probs(features[None])[0]
+        return expectations.double().numpy(), log_probs.double().numpy(), str(log_probs.dtype)
+
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        features = self.torch.from_numpy(x).to(self.dtype)[None]
+        labels = self.torch.from_numpy(y).long()[None]
+        self.trainer.loss(features, labels)
+        flat = self.trainer.gradient()[0]
+        out = {}
+        start = 0
+        for name, view in zip(GRADIENTS, self.trainer.parameters(), strict=True):
+            size = view[0].numel()
+            out[name] = flat[start : start + size].reshape(view[0].shape).double().numpy()
+            start += size
+        out["circuit weights"] = out["circuit weights"].reshape(-1)
+        return out
+
+    def step(self) -> float:
+        x, y = self.batches[self.done % len(self.batches)]
+        self.done += 1
+        start = time.perf_counter()
+        self.trainer.loss(x, y)
+        self.trainer.step()
+        return time.perf_counter() - start
+
+
 class TorchTrainer:
     """Outputs, gradients and Adam steps of a torch network (one step: zero_grad, NLL,
     backward, Adam; the step of ``_train_step_harness``)."""
@@ -452,8 +518,8 @@ def build(engine: str, ref: dict[str, Any], float64: bool, wires_per_block: int)
 
     dtype = torch.float64 if float64 else torch.float32
     if engine == "ours":
-        network = _ours(ref, dtype)
-    elif engine == "pennylane":
+        return OursTrainer(ref, dtype)
+    if engine == "pennylane":
         network = _pennylane(ref, dtype)
     elif engine == "tc-torch":
         network = _tc_torch(ref, dtype)

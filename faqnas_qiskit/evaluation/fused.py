@@ -158,6 +158,11 @@ class FusedHQNN:
                 (Adam still decays its moments, as ``torch.optim.Adam`` does on a stacked
                 parameter). None: every model.
         """
+        self._adam(self.gradient(alive))
+
+    def gradient(self, alive: torch.Tensor | None = None) -> torch.Tensor:
+        """The gradient (M, P) of the summed losses of the last :meth:`loss` (of the models
+        ``alive``), laid out as :attr:`flat`; the parameters do not change."""
         if self._saved is None or self._kernel is None:
             raise RuntimeError("FusedHQNN.step needs a loss() first")  # programming error
         x, target, z, logp = self._saved
@@ -190,7 +195,7 @@ class FusedHQNN:
             dim=1,
         )
         self._saved = self._kernel = None
-        self._adam(grad)
+        return grad
 
     def _adam(self, grad: torch.Tensor) -> None:
         """``torch.optim.Adam``'s update (single-tensor form), element by element."""
@@ -265,13 +270,17 @@ class NumpyHQNN(FusedHQNN):
 
     def step(self, alive: torch.Tensor | None = None) -> None:
         """Backward of the last :meth:`loss` and one Adam step (see :meth:`FusedHQNN.step`)."""
+        with np.errstate(all="ignore"):  # overflow gives inf and nan, as in torch, silently
+            self._numpy_adam(self._numpy_gradient(alive))
+
+    def gradient(self, alive: torch.Tensor | None = None) -> torch.Tensor:
+        """See :meth:`FusedHQNN.gradient`."""
+        with np.errstate(all="ignore"):
+            return torch.from_numpy(self._numpy_gradient(alive))
+
+    def _numpy_gradient(self, alive: torch.Tensor | None) -> np.ndarray:
         if self._state is None or self._inputs is None:
             raise RuntimeError("NumpyHQNN.step needs a loss() first")  # programming error
-        with np.errstate(all="ignore"):  # overflow gives inf and nan, as in torch, silently
-            self._step(alive)
-
-    def _step(self, alive: torch.Tensor | None) -> None:
-        assert self._state is not None and self._inputs is not None
         xs, ys, z, logp = self._inputs
         w2 = self._arrays[3]
         models, batch = ys.shape
@@ -299,6 +308,9 @@ class NumpyHQNN(FusedHQNN):
             axis=1,
         )
         self._state = self._inputs = None
+        return grad
+
+    def _numpy_adam(self, grad: np.ndarray) -> None:
         beta1, beta2 = _BETAS
         self.steps += 1
         # torch.optim.Adam's arithmetic in torch's evaluation order (lerp: a + w (b - a);
