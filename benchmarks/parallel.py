@@ -53,7 +53,7 @@ def _tasks() -> list[CandidateTask]:
         genome = space.sample(1, rng)[0]
         genomes.setdefault(genome.key, genome)
     training = TrainingConfig()
-    return [CandidateTask(key, derive_seed(SEED, key), training, {}) for key in genomes]
+    return [CandidateTask(key, derive_seed(SEED, key), training) for key in genomes]
 
 
 def _comparable(outcomes: list[CandidateOutcome]) -> dict[str, Any]:

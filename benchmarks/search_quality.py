@@ -57,11 +57,16 @@ from faqnas_qiskit.search import (
 from faqnas_qiskit.search.candidate import CandidateOutcome, CandidateTask, RepeatOutcome
 from faqnas_qiskit.search.pareto import non_dominated
 from faqnas_qiskit.search.runs import training_key
-from faqnas_qiskit.store import ResultsStore
+from faqnas_qiskit.store import EvaluationFields, ResultsStore, present
 
 REFERENCE = (1.1, 1.1)
 STRATEGIES = ("surrogate", "nsga2", "random")
 STEP = 10  # trainings between two readings of the anytime front
+
+
+def _val_accuracy(record: dict[str, Any]) -> float:
+    """The validation accuracy of a stored record, read through the store's codec."""
+    return float(present(EvaluationFields.read(record).val_accuracy, "val_accuracy"))
 
 
 class GroundTruth:
@@ -70,6 +75,7 @@ class GroundTruth:
     def __init__(self, path: Path, config: SearchConfig) -> None:
         self.records: dict[str, list[dict[str, Any]]] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
+        self.flops: dict[str, float] = {}
         training = training_key(config)
         with ResultsStore(path, create=False) as store:
             for genome in config.space.networks():
@@ -84,12 +90,12 @@ class GroundTruth:
                 if len(records) != config.repeats or any(r is None for r in records):
                     raise SystemExit(f"{key} failed in the ground truth; rerun ground_truth.py")
                 self.records[key] = records  # type: ignore[assignment]
-                self.metrics[key] = stored.metrics
+                self.metrics[key] = stored.costs.to_dict()
+                self.flops[key] = float(present(stored.costs.quantum_flops, "quantum_flops"))
         self.repeats = config.repeats
         self.dataset = config.load_data()  # its name keys the replayed searches' stores
-        self.flops = {k: float(m["quantum_flops"]) for k, m in self.metrics.items()}
         self.mean_error = {
-            k: 1.0 - float(np.mean([r["val_accuracy"] for r in recs]))
+            k: 1.0 - float(np.mean([_val_accuracy(r) for r in recs]))
             for k, recs in self.records.items()
         }
         logs = np.log10(list(self.flops.values()))
@@ -130,7 +136,7 @@ class ReplayEvaluator:
                 RepeatOutcome(r, records[(self.offset + r) % len(records)], None, None)
                 for r in task.repeats
             )
-            yield CandidateOutcome(task.key, task.seed, repeats, task.metrics, 0.0)
+            yield CandidateOutcome(task.key, task.seed, repeats, 0.0)
 
     def close(self) -> None:
         """Nothing to release."""

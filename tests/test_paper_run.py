@@ -58,7 +58,9 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
         evaluated = _evaluated(con, run_id)
         # the FLOPs-aware run is the first of its seed: it trained every candidate it evaluated
         for key, record, metrics, eid in con.execute(
-            "SELECT key, record, metrics, id FROM evaluations WHERE status = 'ok' AND run_id = ?",
+            "SELECT e.key, e.record, m.metrics, e.id FROM evaluations e "
+            "JOIN architecture_metrics m ON m.key = e.key AND m.settings = e.metrics_settings "
+            "WHERE e.status = 'ok' AND e.run_id = ?",
             (run_id,),
         ):
             assert key in evaluated

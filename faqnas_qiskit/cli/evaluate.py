@@ -73,9 +73,7 @@ def _run(args: argparse.Namespace) -> int:
             samples=int(dataset.x_test.shape[0]),
         )
     metrics: dict[str, Any] = {} if computed is None else computed.to_dict()
-    results = evaluate_repeats(
-        genome, dataset, config, seed=args.seed, repeats=range(args.repeats), metrics=metrics
-    )
+    results = evaluate_repeats(genome, dataset, config, seed=args.seed, repeats=range(args.repeats))
     failed = next((r for r in results if r.record is None), None)
     if failed is not None:
         raise TrainingError(f"Repeat {failed.repeat} of {genome.key} failed: {failed.error}")
@@ -87,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
         print_json(
             {
                 **record.to_dict(),
-                **record.metrics,
+                "metrics": metrics,  # as when records carried them; and flat, below
+                **metrics,
                 "repeats": [
                     {
                         "repeat": r.repeat,

@@ -36,8 +36,12 @@ class EvaluationRecord:
         n_train: Training samples used.
         train_time_s: Wall time of training, seconds.
         eval_time_s: Wall time of scoring the three splits, seconds.
-        metrics: Cost metrics of the architecture (FLOPs, transpiled counts), JSON-ready; empty
-            when they were not collected.
+        metrics: Cost metrics of the architecture (FLOPs, transpiled counts), JSON-ready, held
+            in memory only for a caller that attached them; empty otherwise. Not part of the
+            record's JSON (:meth:`to_dict`) nor of its equality: the metrics are the
+            architecture's, not the training's, and the store keeps them once per
+            architecture and metric settings, never a copy per record (a search computes them
+            on the coordinator; its workers never see them).
         repeat: Which repeat of the candidate this is (DESIGN §4.1): 0 is the paper's single
             evaluation; r > 0 has its own initial weights, batch order and train/val split.
         params_quantum_effective: Circuit weights whose gradient is not identically zero
@@ -57,7 +61,7 @@ class EvaluationRecord:
     n_train: int
     train_time_s: float
     eval_time_s: float
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
     repeat: int = 0
     params_quantum_effective: int | None = None
 
@@ -97,8 +101,9 @@ class EvaluationRecord:
         return self.train_time_s + self.eval_time_s
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (flat scalars, training as a nested object)."""
+        """JSON-ready form (flat scalars, training as a nested object; no ``metrics``)."""
         out = asdict(self)
+        del out["metrics"]
         out["training"] = self.training.to_dict()
         out["loss_per_epoch"] = list(self.loss_per_epoch)
         out["epochs"] = self.training.epochs
@@ -107,8 +112,10 @@ class EvaluationRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationRecord:
-        """Inverse of :meth:`to_dict` (derived keys are ignored)."""
-        fields = {k: v for k, v in data.items() if k not in ("epochs", "wall_time_s")}
+        """Inverse of :meth:`to_dict` (derived keys are ignored, and so is the copy of the
+        metrics that records stored before schema version 5 may carry)."""
+        ignored = ("epochs", "wall_time_s", "metrics")
+        fields = {k: v for k, v in data.items() if k not in ignored}
         fields["training"] = TrainingConfig.from_dict(fields["training"])
         fields["loss_per_epoch"] = tuple(fields["loss_per_epoch"])
         return cls(**fields)

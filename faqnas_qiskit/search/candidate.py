@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
@@ -35,14 +35,14 @@ __all__ = [
 class CandidateTask:
     """What a worker needs to train one candidate (the dataset travels separately).
 
+    No cost metrics: training does not read them, and they stay on the coordinator, which
+    stores them with the outcome (once per architecture), so that they can be computed while
+    the candidate trains.
+
     Attributes:
         key: Canonical key.
         seed: The candidate's seed (initial weights, batch orders).
         training: Training configuration.
-        metrics: Cost metrics (JSON form) to attach to every record; training does not use
-            them. The search runner sends none and attaches each candidate's metrics itself
-            when it stores the outcome (:meth:`CandidateOutcome.with_metrics`), so that they
-            can be computed while the candidate trains.
         repeats: Repeat indices to train (DESIGN §4.1), as one batched computation.
         split_seed: The dataset's split seed, from which repeat r > 0 draws its split.
         group: Population batching: the tasks of one :meth:`Evaluator.map` call that carry the
@@ -55,7 +55,6 @@ class CandidateTask:
     key: str
     seed: int
     training: TrainingConfig
-    metrics: dict[str, Any] = field(default_factory=dict)
     repeats: tuple[int, ...] = (0,)
     split_seed: int = 0
     group: int | None = None
@@ -83,20 +82,19 @@ class RepeatOutcome:
 
 @dataclass(frozen=True)
 class CandidateOutcome:
-    """A finished candidate task: one outcome per repeat it trained.
+    """A finished candidate task: one outcome per repeat it trained (no cost metrics: the
+    coordinator adds them when it stores the outcome).
 
     Attributes:
         key: Canonical key.
         seed: The candidate's seed.
         repeats: One outcome per repeat of the task, in the task's order.
-        metrics: Cost metrics (JSON form).
         seconds: Wall time of the task, seconds.
     """
 
     key: str
     seed: int
     repeats: tuple[RepeatOutcome, ...]
-    metrics: dict[str, Any]
     seconds: float
 
     @property
@@ -113,18 +111,6 @@ class CandidateOutcome:
     def weights(self) -> bytes | None:
         """The trained weights of the task's first repeat, or None."""
         return self.repeats[0].weights if self.repeats else None
-
-    def with_metrics(self, metrics: dict[str, Any]) -> CandidateOutcome:
-        """This outcome with ``metrics`` as its cost metrics and every record's.
-
-        Equal to the outcome of a task that carried ``metrics`` to the worker: training does
-        not read them, so only the attached copies differ.
-        """
-        repeats = tuple(
-            r if r.record is None else replace(r, record={**r.record, "metrics": dict(metrics)})
-            for r in self.repeats
-        )
-        return replace(self, repeats=repeats, metrics=dict(metrics))
 
     @property
     def failure(self) -> FailureKind | None:
@@ -144,7 +130,6 @@ class CandidateOutcome:
             task.key,
             task.seed,
             tuple(RepeatOutcome(r, None, error, None, kind) for r in task.repeats),
-            task.metrics,
             seconds,
         )
 
@@ -164,7 +149,6 @@ def run_candidate(task: CandidateTask, dataset: Dataset) -> CandidateOutcome:
             seed=task.seed,
             split_seed=task.split_seed,
             repeats=task.repeats,
-            metrics=task.metrics,
         )
     except Exception as exc:  # a failed candidate is a result, not a crash
         message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
@@ -184,7 +168,6 @@ def _outcome(
             )
             for r in results
         ),
-        task.metrics,
         seconds,
     )
 
@@ -223,9 +206,7 @@ def run_group(tasks: Sequence[CandidateTask], dataset: Dataset) -> list[Candidat
     models = sum(len(t.repeats) for t in tasks)  # repeats are never empty: >= 1
     started = time.perf_counter()
     try:
-        members = [
-            PopulationMember(Genome.parse(t.key), t.seed, t.repeats, dict(t.metrics)) for t in tasks
-        ]
+        members = [PopulationMember(Genome.parse(t.key), t.seed, t.repeats) for t in tasks]
         results = evaluate_population(
             members,
             dataset,

@@ -3,7 +3,7 @@
 :class:`_GenerationEvaluation` holds the steps of one generation that
 :class:`~faqnas_qiskit.search.runner.SearchRunner` (which owns the loop) inherits: read each
 candidate from the store or train the repeats it lacks (one task per candidate, or population
-groups), attach its metrics, store the outcome the moment it arrives, score it, and close the
+groups), store the outcome with its metrics the moment it arrives, score it, and close the
 generation with its front and summary. :class:`SearchObserver` (the progress callbacks) and the
 run's mutable state are here too.
 """
@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ class _GenerationEvaluation:
             candidate = score(stored, config)
             found[stored.key] = candidate
             self.observer.candidate_finished(candidate, cached=True)
-        # metrics are attached when an outcome is stored (training does not read them), so
+        # metrics stay here and are stored with an outcome (training does not read them), so
         # those no cache holds can be computed alongside training (metrics_overlap.py)
         t0 = time.perf_counter()
         self.generation_metrics.prepare([genome for genome, _, _ in pending])
@@ -132,11 +133,11 @@ class _GenerationEvaluation:
                 repeats=tuple(r for r in outcome.repeats if r.repeat in wanted[outcome.key]),
             )
             t0 = time.perf_counter()
-            outcome = outcome.with_metrics(self.generation_metrics.collect(by_key[outcome.key]))
+            metrics = self.generation_metrics.collect(by_key[outcome.key])
             state.metrics_s += time.perf_counter() - t0
             state.task_s += outcome.seconds
             state.trained += 1
-            stored = self._store_outcome(run_id, training, outcome)
+            stored = self._store_outcome(run_id, training, outcome, metrics)
             if outcome.error is not None:
                 log.warning("candidate %s failed: %s", outcome.key, outcome.error)
             candidate = score(stored, config)
@@ -204,9 +205,14 @@ class _GenerationEvaluation:
         return tasks
 
     def _store_outcome(
-        self, run_id: str, training: str, outcome: CandidateOutcome
+        self, run_id: str, training: str, outcome: CandidateOutcome, metrics: dict[str, Any]
     ) -> StoredEvaluation:
-        """Commit every repeat of ``outcome`` in one transaction (all or nothing)."""
+        """Commit every repeat of ``outcome`` in one transaction (all or nothing).
+
+        ``metrics`` (the architecture's, JSON form) are stored once per architecture and
+        settings (the metrics provider's, when it keys a cache by them); a candidate stored
+        before keeps the metrics it refers to.
+        """
         stored = self.store.lookup(outcome.key, self.dataset_name, training, outcome.seed)
         first = next((r for r in outcome.repeats if r.repeat == 0), None)
         others = [
@@ -227,7 +233,8 @@ class _GenerationEvaluation:
                 seed=outcome.seed,
                 record=first.record,
                 error=first.error,
-                metrics=outcome.metrics,
+                metrics=metrics,
+                metrics_settings=self.generation_metrics.settings,
                 weights=first.weights,
                 run_id=run_id,
                 replace_failed=retried,

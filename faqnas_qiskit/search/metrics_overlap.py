@@ -100,6 +100,14 @@ class GenerationMetrics:
         return True
 
     @property
+    def settings(self) -> str | None:
+        """The canonical settings the provider keys the store's metrics by (a
+        :class:`~faqnas_qiskit.search.metrics_provider.StoreCachedMetrics`), or None: what
+        the stored evaluations refer to their metrics under."""
+        settings = getattr(self.provider, "settings", None)
+        return settings if isinstance(settings, str) else None
+
+    @property
     def overlapping(self) -> bool:
         """Whether cold metrics go to a side process (False after it failed)."""
         return self._overlap and (self._side is None or self._side.usable)

@@ -220,8 +220,9 @@ class TranspiledFields:
 
 @dataclass(frozen=True)
 class CostFields:
-    """The cost metrics stored with an evaluation, typed (``ArchitectureMetrics.to_dict()``,
-    or its FLOPs-only form from a search that did not transpile).
+    """The cost metrics of an evaluation's architecture, typed (``ArchitectureMetrics.to_dict()``,
+    or its FLOPs-only form from a search that did not transpile), as stored once per
+    architecture and metric settings and referred to by its evaluations.
 
     FLOPs are per sample (``training_flops``: of all of training), integers as
     ArchitectureMetrics writes them (read as stored); ``transpiled`` is the IBM target's counts

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
+from faqnas_qiskit.errors import invalid
 from faqnas_qiskit.store.codec import (
     CostFields,
     Decodable,
@@ -113,10 +114,12 @@ class StoredRepeat:
 class StoredEvaluation:
     """One stored evaluation.
 
-    ``record`` (an EvaluationRecord's stored JSON when ok) and ``metrics`` (the cost metrics'
-    stored JSON) are read typed through :attr:`fields` and :attr:`costs`. The row itself is
-    repeat 0; ``repeats`` holds the stored repeats r >= 1 in repeat order
-    (not necessarily contiguous while a top-up is being written).
+    ``record`` (an EvaluationRecord's stored JSON when ok) and ``metrics`` (the architecture's
+    cost metrics' stored JSON, the ``architecture_metrics`` row the evaluation refers to, which
+    every evaluation, repeat and run of the architecture under the same metric settings shares)
+    are read typed through :attr:`fields` and :attr:`costs`. The row itself is repeat 0;
+    ``repeats`` holds the stored repeats r >= 1 in repeat order (not necessarily contiguous
+    while a top-up is being written).
     """
 
     id: int
@@ -264,6 +267,21 @@ def repeat_row(row: sqlite3.Row) -> StoredRepeat:
 
 
 def evaluation_row(row: sqlite3.Row) -> StoredEvaluation:
+    """An evaluation row joined with the metrics it refers to (``metrics``).
+
+    Raises:
+        StoreError: When the metrics it refers to are not stored (a row written by hand).
+    """
+    if row["metrics"] is None:
+        raise StoreError(
+            invalid(
+                f"evaluation {row['id']}",
+                "a reference to stored metrics (architecture_metrics)",
+                f"metrics_settings {row['metrics_settings']!r}, which no row of {row['key']} has",
+                "The row was written by hand or by another program; write it again.",
+                what="row",
+            )
+        )
     return StoredEvaluation(
         id=row["id"],
         key=row["key"],

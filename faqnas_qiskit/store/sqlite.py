@@ -22,7 +22,12 @@ What it promises:
   - a hardware job goes from ``planned`` to ``submitted`` (its job id) to ``done`` or
     ``failed`` (its result or error); a ``planned`` or ``failed`` job can be submitted again.
 
-  Cached architecture metrics keep their first write.
+  Cached architecture metrics keep their first write, except that metrics an evaluation
+  brought without their settings (kept under their own digest) move to the row of their
+  settings once a writer names them (:func:`~faqnas_qiskit.store.schema.keep_metrics`).
+* An architecture's cost metrics are stored once, in ``architecture_metrics`` (one row per
+  architecture and metric settings); an evaluation row refers to that row (its key and
+  ``metrics_settings``) and carries no copy, nor do the records of it and its repeats.
 * Repeat 0 of a candidate is its ``evaluations`` row (what stores before repeats held); repeats
   r >= 1 are rows of ``repeats`` that refer to it.
 * One writer (the search coordinator); readers in other processes see committed rows while it
@@ -56,7 +61,14 @@ from faqnas_qiskit.store.rows import (
     run_row,
 )
 from faqnas_qiskit.store.schema import _MIGRATIONS as _MIGRATIONS
-from faqnas_qiskit.store.schema import APPLICATION_ID, LEGACY_SAMPLES, SCHEMA_VERSION, StoreError
+from faqnas_qiskit.store.schema import (
+    APPLICATION_ID,
+    LEGACY_SAMPLES,
+    SCHEMA_VERSION,
+    StoreError,
+    keep_metrics,
+    metrics_reference,
+)
 from faqnas_qiskit.store.states import (
     EvaluationStatus,
     FailureKind,
@@ -79,6 +91,12 @@ __all__ = [
 ]
 
 RUN_STATUSES = tuple(status.value for status in RunStatus)
+
+_EVALUATIONS = (
+    "SELECT e.*, m.metrics AS metrics FROM evaluations e LEFT JOIN architecture_metrics m "
+    "ON m.key = e.key AND m.settings = e.metrics_settings"
+)
+"""An evaluation row with the metrics it refers to (``evaluation_row`` reads them)."""
 
 
 class ResultsStore(HardwareJobStore):
@@ -195,7 +213,7 @@ class ResultsStore(HardwareJobStore):
     def lookup(self, key: str, dataset: str, training: str, seed: int) -> StoredEvaluation | None:
         """The stored evaluation of this candidate, if any."""
         row = self._db.execute(
-            "SELECT * FROM evaluations WHERE key = ? AND dataset = ? AND training = ? AND seed = ?",
+            f"{_EVALUATIONS} WHERE e.key = ? AND e.dataset = ? AND e.training = ? AND e.seed = ?",
             (key, dataset, training, seed),
         ).fetchone()
         return None if row is None else self._with_repeats(evaluation_row(row))
@@ -279,12 +297,19 @@ class ResultsStore(HardwareJobStore):
         replace_failed: bool = False,
         repeats: Sequence[RepeatRow] = (),
         failure: FailureKind = FailureKind.TRAINING,
+        metrics_settings: str | None = None,
     ) -> StoredEvaluation:
         """Commit one evaluation now (``record`` None and ``error`` set for a failure).
 
         ``record`` is an EvaluationRecord (or its ``to_dict()`` form) and ``metrics`` the
         architecture's cost metrics (an ArchitectureMetrics, its ``to_dict()`` or the FLOPs-only
-        form); both are stored as that JSON (:mod:`~faqnas_qiskit.store.codec`).
+        form); both are stored as that JSON (:mod:`~faqnas_qiskit.store.codec`). The metrics
+        are stored once per architecture, in ``architecture_metrics``, and the evaluation row
+        refers to them: under ``metrics_settings`` (the canonical settings the search's metrics
+        cache keys them by, :meth:`put_metrics`) when given, else under an equal row of the
+        architecture or a new one keyed by their digest
+        (:func:`~faqnas_qiskit.store.schema.metrics_reference`). They read back as
+        :attr:`StoredEvaluation.metrics` and :attr:`StoredEvaluation.costs`.
 
         ``failure`` is the kind of a failure: it is stored with the error
         (:func:`~faqnas_qiskit.store.states.stored_error`) and read back as
@@ -297,30 +322,43 @@ class ResultsStore(HardwareJobStore):
         are stored together or not at all.
         """
         candidate = (key, dataset, training, seed)
-        result = (
-            _status(record),
-            _error(record, error, failure),
-            None if record is None else canonical_json(encode(record)),
-            canonical_json(encode(metrics)),
-            weights,
-            run_id,
-            time.time(),
-        )
         with self._transaction():
-            if replace_failed:
-                self._db.execute(
-                    "UPDATE evaluations SET status = ?, error = ?, record = ?, metrics = ?, "
-                    "weights = ?, run_id = ?, created_at = ? WHERE key = ? AND dataset = ? AND "
-                    "training = ? AND seed = ? AND status = ?",
-                    (*result, *candidate, EvaluationStatus.FAILED.value),
-                )
-            self._db.execute(
-                "INSERT OR IGNORE INTO evaluations "
-                "(key, dataset, training, seed, status, error, record, metrics, weights, run_id, "
-                "created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*candidate, *result),
+            existing = self._db.execute(
+                "SELECT status FROM evaluations WHERE key = ? AND dataset = ? AND training = ? "
+                "AND seed = ?",
+                candidate,
+            ).fetchone()
+            overwrite = (
+                existing is not None
+                and replace_failed
+                and existing[0] == EvaluationStatus.FAILED.value
             )
+            if existing is None or overwrite:  # else the first write wins
+                result = (
+                    _status(record),
+                    _error(record, error, failure),
+                    None if record is None else canonical_json(encode(record)),
+                    metrics_reference(
+                        self._db, key, canonical_json(encode(metrics)), metrics_settings
+                    ),
+                    weights,
+                    run_id,
+                    time.time(),
+                )
+                if overwrite:
+                    self._db.execute(
+                        "UPDATE evaluations SET status = ?, error = ?, record = ?, "
+                        "metrics_settings = ?, weights = ?, run_id = ?, created_at = ? "
+                        "WHERE key = ? AND dataset = ? AND training = ? AND seed = ?",
+                        (*result, *candidate),
+                    )
+                else:
+                    self._db.execute(
+                        "INSERT INTO evaluations (key, dataset, training, seed, status, error, "
+                        "record, metrics_settings, weights, run_id, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*candidate, *result),
+                    )
             if repeats:
                 (evaluation_id,) = self._db.execute(
                     "SELECT id FROM evaluations WHERE key = ? AND dataset = ? AND training = ? "
@@ -344,11 +382,9 @@ class ResultsStore(HardwareJobStore):
     def evaluations(self, *, dataset: str | None = None) -> list[StoredEvaluation]:
         """All evaluations (optionally of one dataset), in insertion order."""
         if dataset is None:
-            rows = self._db.execute("SELECT * FROM evaluations ORDER BY id")
+            rows = self._db.execute(f"{_EVALUATIONS} ORDER BY e.id")
         else:
-            rows = self._db.execute(
-                "SELECT * FROM evaluations WHERE dataset = ? ORDER BY id", (dataset,)
-            )
+            rows = self._db.execute(f"{_EVALUATIONS} WHERE e.dataset = ? ORDER BY e.id", (dataset,))
         evaluations = [evaluation_row(r) for r in rows]
         repeats: dict[int, list[StoredRepeat]] = {}
         for row in self._db.execute("SELECT * FROM repeats ORDER BY evaluation_id, repeat"):
@@ -435,7 +471,10 @@ class ResultsStore(HardwareJobStore):
 
     # -------------------------------------------------------------------- architecture metrics
     def get_metrics(self, key: str, settings: str) -> dict[str, Any] | None:
-        """Cached cost metrics of an architecture under the given settings (canonical JSON)."""
+        """Cached cost metrics of an architecture under the given settings (canonical JSON).
+
+        The same rows hold the metrics that evaluations refer to (:meth:`put_evaluation`).
+        """
         row = self._db.execute(
             "SELECT metrics FROM architecture_metrics WHERE key = ? AND settings = ?",
             (key, settings),
@@ -443,18 +482,14 @@ class ResultsStore(HardwareJobStore):
         return None if row is None else dict(json.loads(row[0]))
 
     def put_metrics(self, key: str, settings: str, metrics: dict[str, Any]) -> None:
-        """Cache the cost metrics of an architecture."""
+        """Cache the cost metrics of an architecture (first write wins; the same value stored
+        by an evaluation whose writer did not know the settings is folded into this row)."""
         with self._transaction():
-            self._db.execute(
-                "INSERT OR IGNORE INTO architecture_metrics VALUES (?, ?, ?)",
-                (key, settings, canonical_json(metrics)),
-            )
+            keep_metrics(self._db, key, settings, canonical_json(metrics))
 
     def evaluation_by_id(self, evaluation_id: int) -> StoredEvaluation | None:
         """The evaluation with this row id."""
-        row = self._db.execute(
-            "SELECT * FROM evaluations WHERE id = ?", (evaluation_id,)
-        ).fetchone()
+        row = self._db.execute(f"{_EVALUATIONS} WHERE e.id = ?", (evaluation_id,)).fetchone()
         return None if row is None else self._with_repeats(evaluation_row(row))
 
 

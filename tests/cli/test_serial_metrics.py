@@ -19,7 +19,10 @@ TINY = [
 def _rows(path: Path) -> list[tuple[str, str, str]]:
     con = sqlite3.connect(path)
     try:
-        rows = con.execute("SELECT key, metrics, record FROM evaluations ORDER BY key").fetchall()
+        rows = con.execute(
+            "SELECT e.key, m.metrics, e.record FROM evaluations e JOIN architecture_metrics m "
+            "ON m.key = e.key AND m.settings = e.metrics_settings ORDER BY e.key"
+        ).fetchall()
     finally:
         con.close()
     out = []

@@ -226,7 +226,7 @@ def test_each_worker_gets_the_dataset_once_per_run(
 
 @pytest.mark.slow
 def test_worker_that_cannot_evaluate_is_a_cluster_error(iris: Dataset, cluster: Any) -> None:
-    task = CandidateTask("q2-angle-cx-linear-ry", 1, TrainingConfig(epochs=1), {})
+    task = CandidateTask("q2-angle-cx-linear-ry", 1, TrainingConfig(epochs=1))
     with (
         DaskEvaluator.connect(iris, cluster.scheduler_address, evaluate=_broken) as evaluator,
         pytest.raises(ClusterError, match=r"q2-angle-cx-linear-ry .*RuntimeError"),
@@ -237,7 +237,7 @@ def test_worker_that_cannot_evaluate_is_a_cluster_error(iris: Dataset, cluster: 
 @pytest.mark.slow
 def test_candidate_that_always_kills_its_worker_fails_alone(iris: Dataset) -> None:
     tasks = [
-        CandidateTask(key, 7, TrainingConfig(epochs=1), {})
+        CandidateTask(key, 7, TrainingConfig(epochs=1))
         for key in ("q2-angle-cx-linear-ry", "q3-angle-cz-linear-rx", "q2-amplitude-cx-linear-rz")
     ]
     victim = tasks[1].key

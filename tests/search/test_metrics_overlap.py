@@ -61,7 +61,9 @@ def _stored(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     try:
         evaluations = []
         for key, seed, status, error, record, metrics, weights in db.execute(
-            "SELECT key, seed, status, error, record, metrics, weights FROM evaluations ORDER BY id"
+            "SELECT e.key, e.seed, e.status, e.error, e.record, m.metrics, e.weights "
+            "FROM evaluations e JOIN architecture_metrics m "
+            "ON m.key = e.key AND m.settings = e.metrics_settings ORDER BY e.id"
         ):
             fields = json.loads(record) if record else {}
             timed = {k for k in fields if k.endswith("time_s")}
@@ -297,22 +299,60 @@ def test_overlap_only_where_it_can_pay(
         assert GenerationMetrics(transpiling, overlap=True).overlapping
 
 
-def test_outcome_with_metrics_equals_an_outcome_trained_with_them(iris: Dataset) -> None:
-    from faqnas_qiskit.search import run_candidate
+def test_tasks_sent_to_workers_carry_no_metrics(tmp_path: Path, iris: Dataset) -> None:
+    """The metrics stay on the coordinator: no task a worker is sent and no outcome it sends
+    back holds them, and the store keeps them once per architecture however many runs and
+    repeats refer to them."""
+    import dataclasses
+    import pickle
 
-    metrics = {"quantum_flops": 123, "transpiled": {"two_qubit_gates": 4}}
-    task = CandidateTask("q2-angle-cx-linear-ry", 11, TrainingConfig(epochs=1), repeats=(0, 1))
-    carried = run_candidate(
-        CandidateTask(task.key, task.seed, task.training, metrics, repeats=task.repeats), iris
+    marker = "cost-metrics-stay-here"
+
+    def provider(genome: Genome) -> dict[str, Any]:
+        return {"quantum_flops": 100 * genome.n_qubits + genome.depth, "marker": marker}
+
+    sent: list[bytes] = []
+
+    class Spy(SerialEvaluator):
+        """Serial evaluation that keeps every task and outcome as a worker would see them."""
+
+        def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
+            sent.extend(pickle.dumps(t) for t in tasks)
+            for outcome in super().map(tasks):
+                sent.append(pickle.dumps(outcome))
+                yield outcome
+
+    space = SearchSpace(
+        qubits=(2,), entanglers=("cx",), topologies=("linear",), depths=(1,), rotations=("rx", "ry")
     )
-    attached = run_candidate(task, iris).with_metrics(metrics)
-
-    def untimed(outcome: CandidateOutcome) -> list[Any]:
-        return [
-            (r.repeat, r.error, {k: v for k, v in (r.record or {}).items() if "time_s" not in k})
-            for r in outcome.repeats
-        ]
-
-    assert untimed(attached) == untimed(carried)
-    assert attached.metrics == carried.metrics == metrics
-    assert all(r.record is not None and r.record["metrics"] == metrics for r in attached.repeats)
+    path = tmp_path / "s.db"
+    with ResultsStore(path) as store:
+        for seed in (3, 4):  # two runs: other seeds, the same architectures
+            config = SearchConfig(
+                dataset="iris",
+                seed=seed,
+                strategy="exhaustive",
+                space=space,
+                population=2,
+                generations=1,
+                repeats=2,
+                training=TrainingConfig(epochs=1),
+            )
+            SearchRunner(store, Spy(iris), provider, iris.name).start(config)
+        evaluations = store.evaluations()
+        keys = {e.key for e in evaluations}
+        assert len(evaluations) > len(keys) and all(len(e.repeats) == 1 for e in evaluations)
+        for e in evaluations:
+            assert e.costs.to_dict() == provider(Genome.parse(e.key))  # stored with them
+    assert sent and not any(marker.encode() in message for message in sent)
+    for kind in (CandidateTask, CandidateOutcome):  # nor could they
+        assert not any("metrics" in f.name for f in dataclasses.fields(kind))
+    con = sqlite3.connect(path)
+    try:
+        per_key = dict(con.execute("SELECT key, count(*) FROM architecture_metrics GROUP BY key"))
+        assert per_key == dict.fromkeys(keys, 1)
+        records = [r for (r,) in con.execute("SELECT record FROM evaluations")]
+        records += [r for (r,) in con.execute("SELECT record FROM repeats")]
+        assert not any(marker in r or '"metrics"' in r for r in records)
+    finally:
+        con.close()

@@ -121,9 +121,7 @@ class _FailingEvaluator:
     def map(self, tasks: Sequence[CandidateTask]) -> Iterator[CandidateOutcome]:
         for task in tasks:
             if task.key == self.bad:
-                broken = CandidateTask(
-                    task.key, task.seed, TrainingConfig(epochs=1, lr=1e308), task.metrics
-                )
+                broken = CandidateTask(task.key, task.seed, TrainingConfig(epochs=1, lr=1e308))
                 yield run_candidate(broken, self.data)
             else:
                 yield run_candidate(task, self.data)

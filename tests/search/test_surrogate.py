@@ -118,7 +118,7 @@ class _Landscape:
             self.trained[task.key] += 1
             record = {"val_accuracy": self.accuracy(task.key), "test_accuracy": 0.5}
             repeats = tuple(RepeatOutcome(r, record, None, None) for r in task.repeats)
-            yield CandidateOutcome(task.key, task.seed, repeats, task.metrics, 0.0)
+            yield CandidateOutcome(task.key, task.seed, repeats, 0.0)
 
     def close(self) -> None:
         pass

@@ -134,7 +134,7 @@ def test_version_1_store_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
         assert store.get_run("rold").status == "finished"
         assert store.hardware_jobs() == []
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     con.close()
 
 
