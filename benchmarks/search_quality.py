@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     full = []
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     for s in seeds:
-        observed = {k: 1.0 - truth.records[k][s % truth.repeats]["val_accuracy"] for k in every}
+        observed = {k: 1.0 - _val_accuracy(truth.records[k][s % truth.repeats]) for k in every}
         full.append(truth.hypervolume(_observed_front(every, observed, truth)) / reference)
     print(
         f"every network observed once (exhaustive search, --repeats 1): "
