@@ -2,16 +2,20 @@
 
 Part 1, one training step (forward, NLL loss, backward, Adam step; 16 synthetic standardised
 features, 3 classes, float32, one torch thread) of ``build_model(q{n}-angle-cz-circular-
-ry.rx.ry.rz)`` for n = 2, 4, 6, 8, 10 and batch 64 and 1024, on two paths of the same model:
+ry.rx.ry.rz)`` for n = 2, 4, 6, 8, 10 and batch 64 and 1024, on three paths of the same model:
 
 * ``previous``: the quantum layer through the compiled program's fast mode
   (``HQNNSimulator.program_expectations``), the engine before the HQNN kernel;
-* ``kernel``: the default path (``HQNNSimulator.expectations``, the HQNN kernel).
+* ``kernel``: the module's path (``HQNNSimulator.expectations``, the HQNN kernel with its
+  hand-written backward) under autograd and ``torch.optim.Adam``;
+* ``trainer``: the step the library trains with (``fused_trainer``: forward, NLL, backward and
+  Adam written out, NumPy on the CPU up to 5 qubits, torch above).
 
-Before timing, each cell checks the two paths in float64 on the same weights and inputs:
+Before timing, each cell checks the three paths in float64 on the same weights and inputs:
 log-probabilities and every parameter gradient of the loss (the printed ``check`` column, max
-absolute difference). Timing alternates the two paths in rounds (each round a fixed number of
-steps of one path, then of the other) and reports the median round, in µs per sample; the
+absolute difference from ``previous``). Timing alternates the paths in rounds (each round a
+fixed number of steps of one path, then of the next) and reports the median round, in µs per
+sample; the
 background load (cores used by other processes while the cell ran) is printed beside it.
 
 Part 2 (``--population``), two paper-budget Digits generations of 20 genomes drawn uniformly
@@ -42,7 +46,8 @@ from _common import CpuMeter, machine_info, markdown_table
 from torch.nn import functional
 
 from faqnas_qiskit.engines import HQNNSimulator
-from faqnas_qiskit.models import HQNN, build_model
+from faqnas_qiskit.evaluation.fused import FusedHQNN, fused_trainer
+from faqnas_qiskit.models import HQNN, InitialParameters, build_model
 from faqnas_qiskit.space import Genome
 
 N_FEATURES = 16
@@ -76,8 +81,20 @@ def _data(batch: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.randint(0, N_CLASSES, (batch,), generator=gen)
 
 
+def _trainer(model: HQNN, dtype: torch.dtype) -> FusedHQNN:
+    initial = InitialParameters(
+        pre_weight=model.pre.weight.detach(),
+        pre_bias=model.pre.bias.detach(),
+        quantum=model.quantum.weight.detach(),
+        post_weight=model.post.weight.detach(),
+        post_bias=model.post.bias.detach(),
+    )
+    return fused_trainer([model.genome], [initial], dtype, "cpu", 0.003)
+
+
 def check(n: int, batch: int) -> float:
-    """Max |previous - kernel| over log-probabilities and gradients, float64."""
+    """Max |previous - kernel| and |previous - trainer| over log-probabilities and gradients,
+    float64."""
     x, y = _data(min(batch, 256), torch.float64)
     worst = 0.0
     outputs = {}
@@ -86,9 +103,14 @@ def check(n: int, batch: int) -> float:
         logp = model(x)
         functional.nll_loss(logp, y).backward()
         grads = [p.grad.detach().clone() for p in model.parameters() if p.grad is not None]
-        outputs[path] = [logp.detach(), *grads]
-    for a, b in zip(outputs["previous"], outputs["kernel"], strict=True):
-        worst = max(worst, float((a - b).abs().max()))
+        outputs[path] = [logp.detach(), torch.cat([g.reshape(-1) for g in grads])]
+    trainer = _trainer(_model(n, "kernel", torch.float64), torch.float64)
+    logp = trainer.log_probs(x[None])[0]
+    trainer.loss(x[None], y[None])
+    outputs["trainer"] = [logp, trainer.gradient()[0]]
+    for path in ("kernel", "trainer"):
+        for a, b in zip(outputs["previous"], outputs[path], strict=True):
+            worst = max(worst, float((a - b).abs().max()))
     return worst
 
 
@@ -112,8 +134,20 @@ def time_cell(n: int, batch: int, rounds: int, budget: float) -> dict[str, Any]:
         started = time.perf_counter()
         step()
         once = time.perf_counter() - started
-        steps[path] = (step, max(1, int(budget / rounds / 2 / max(once, 1e-6))))
-    times: dict[str, list[float]] = {"previous": [], "kernel": []}
+        steps[path] = (step, max(1, int(budget / rounds / 3 / max(once, 1e-6))))
+    trainer = _trainer(_model(n, "kernel", torch.float32), torch.float32)
+
+    def fused_step(trainer: FusedHQNN = trainer) -> None:
+        float(trainer.loss(x[None], y[None])[0])
+        trainer.step()
+
+    for _ in range(2):
+        fused_step()
+    started = time.perf_counter()
+    fused_step()
+    once = time.perf_counter() - started
+    steps["trainer"] = (fused_step, max(1, int(budget / rounds / 3 / max(once, 1e-6))))
+    times: dict[str, list[float]] = {"previous": [], "kernel": [], "trainer": []}
     meter = CpuMeter()
     for _ in range(rounds):
         for path, (step, count) in steps.items():
@@ -123,10 +157,13 @@ def time_cell(n: int, batch: int, rounds: int, budget: float) -> dict[str, Any]:
             times[path].append((time.perf_counter() - started) / count / batch * 1e6)
     previous = statistics.median(times["previous"])
     kernel = statistics.median(times["kernel"])
+    fused = statistics.median(times["trainer"])
     return {
         "previous": previous,
         "kernel": kernel,
+        "trainer": fused,
         "ratio": previous / kernel,
+        "ratio_trainer": previous / fused,
         "load": meter.background_cores(),
     }
 
@@ -144,14 +181,17 @@ def part_one(args: argparse.Namespace) -> None:
                     str(batch),
                     f"{cell['previous']:.2f}",
                     f"{cell['kernel']:.2f}",
+                    f"{cell['trainer']:.2f}",
                     f"{cell['ratio']:.2f}x",
+                    f"{cell['ratio_trainer']:.2f}x",
                     f"{error:.1e}",
                     f"{cell['load']:.2f}",
                 ]
             )
             print(" | ".join(rows[-1]), flush=True)
     print()
-    headers = ["qubits", "batch", "previous µs/sample", "kernel µs/sample", "speed-up"]
+    headers = ["qubits", "batch", "previous µs/sample", "kernel µs/sample", "trainer µs/sample"]
+    headers += ["kernel speed-up", "trainer speed-up"]
     headers += ["check (f64 max abs)", "background cores"]
     print(markdown_table(headers, rows))
 
