@@ -6,16 +6,16 @@ for every one of its small operations, which on 2-8 qubits costs more than the a
 the same computation runs as one :class:`torch.autograd.Function` whose backward pass is written
 out (DESIGN §4: exact gradients, no parameter shift):
 
-* States are kept as *rows* (the basis index last): the weight part acts on a matrix S of C
-  states, shape (M, C, 2**n). Layer l maps ``S -> T_l = S R_l^T`` (the rotations, two
-  Kronecker-block GEMMs) then ``S' = P_l(T_l)`` (the entangler, a signed permutation). The
-  layered form runs the batch's C = B embedded states through the layers; the dense form runs
-  the C = 2**n basis states (times the angle embedding's phase) and so builds the unitary, then
-  applies it to the batch with one real GEMM.
-* Backward, from the costate ``mu`` of the output (``dL = Re sum conj(mu) dS``): per layer in
-  reverse, ``nu = P_l^T mu``, the weight gradient
-  ``dL/dθ_lq = 1/2 Re sum conj(nu) (G_q T_l)`` (since ``dR/dθ = 1/2 G R`` for
-  ``R = cos(θ/2) I + sin(θ/2) G`` with ``G^2 = -I``), and ``mu = nu conj(R_l)``.
+* Dense form (small circuits): :mod:`~faqnas_qiskit.engines.hqnn_dense`, the unitary built as
+  a product of layer matrices and applied to the batch by one real GEMM.
+* Layered form (this module): the batch's B embedded states, held high-major (M, Dh, B, Dl),
+  go through the layers. Layer l maps ``S -> T_l`` (the rotations ``R_l``, two Kronecker-block
+  GEMMs) then ``S' = P_l(T_l)`` (the entangler, a signed permutation, one gather). Backward,
+  from the costate ``mu`` of the output (``dL = Re sum conj(mu) dS``): per layer in reverse,
+  ``nu = P_l^T mu``, the weight gradient ``dL/dθ_lq = 1/2 Re sum conj(nu) (G_q T_l)`` (since
+  ``dR/dθ = 1/2 G R`` for ``R = cos(θ/2) I + sin(θ/2) G`` with ``G^2 = -I``), computed as
+  2 x 2 partial traces of two GEMM overlaps, and ``mu = R_l^H nu``. The angle embedding's
+  phase ``(-i)^popcount`` is ``diag(1, -i)`` on each qubit, folded into layer 1's factors.
 * Embedding: angle amplitudes ``a_k = prod_q cos/sin(h_q/2)`` have
   ``da_k/dh_q = 1/2 (2 bit_q(k) - 1) a_{k XOR 2**q}``; amplitude ``a = h/||h||`` has
   ``da = (dh - a (a . dh)) / ||h||`` (zero for a zero row, which prepares |0...0>).
@@ -43,6 +43,7 @@ from faqnas_qiskit.engines.hqnn_kernel import (
     embedding_amplitudes,
     kron_qubits,
     rotation_matrices,
+    run_plan,
 )
 
 __all__ = ["kernel_backward", "kernel_forward", "run_plan_adjoint"]
@@ -279,9 +280,10 @@ def run_plan_adjoint(
     """:func:`~faqnas_qiskit.engines.hqnn_kernel.run_plan` with the hand-written backward.
 
     Args and result as :func:`run_plan` (``dense`` already chosen). Without gradients to
-    compute, the forward pass keeps nothing for a backward pass.
+    compute it is :func:`run_plan` itself, which keeps no layer's states (scoring large
+    splits).
     """
     if not (torch.is_grad_enabled() and (features.requires_grad or weights.requires_grad)):
-        return kernel_forward(plan, features, weights, dense)[0]
+        return run_plan(plan, features, weights, dense=dense)
     out: torch.Tensor = _AdjointKernel.apply(features, weights, plan, dense)
     return out
