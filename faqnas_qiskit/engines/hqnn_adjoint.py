@@ -94,27 +94,27 @@ def _rotate(states: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torc
     return view.reshape(models, high_dim, columns, low_dim)
 
 
-_GATHER_INDEX: weakref.WeakKeyDictionary[WeightPlan, dict[tuple[int, bool], torch.Tensor]] = (
+_GATHER_INDEX: weakref.WeakKeyDictionary[WeightPlan, dict[tuple[int, bool, int], torch.Tensor]] = (
     weakref.WeakKeyDictionary()
 )
-"""Per plan with one permutation (``uniform``), its flat gather index for C columns and each
-direction, (1, Dh * C * Dl): built once per batch size."""
+"""Per plan, its flat gather indices by (columns C, direction, layer), each (M', Dh * C * Dl);
+one per batch size when every layer and model has the same permutation (``uniform``), one per
+layer otherwise. Gone with the plan."""
 
 
 def _gather_index(plan: WeightPlan, layer: int, columns: int, *, inverse: bool) -> torch.Tensor:
     """Flat positions in high-major (M, Dh, C, Dl) states of each output's source, (M', D*C)."""
+    key = (columns, inverse, 0 if plan.uniform else layer)
+    cached = _GATHER_INDEX.setdefault(plan, {})
+    if key in cached:
+        return cached[key]
     high_dim, low_dim = _split(plan)
-    cached = _GATHER_INDEX.setdefault(plan, {}) if plan.uniform else None
-    if cached is not None and (columns, inverse) in cached:
-        return cached[(columns, inverse)]
-    source = (plan.inverse if inverse else plan.source)[:, 0 if plan.uniform else layer]
+    source = (plan.inverse if inverse else plan.source)[:, key[2]]
     base = (source // low_dim) * (columns * low_dim) + source % low_dim  # (M', D)
     offsets = torch.arange(columns, device=source.device) * low_dim
     index = base.reshape(-1, high_dim, 1, low_dim) + offsets.reshape(1, 1, columns, 1)
-    index = index.reshape(index.shape[0], -1)
-    if cached is not None:
-        cached[(columns, inverse)] = index
-    return index
+    cached[key] = index.reshape(index.shape[0], -1)
+    return cached[key]
 
 
 def _permute(states: torch.Tensor, plan: WeightPlan, layer: int, *, inverse: bool) -> torch.Tensor:

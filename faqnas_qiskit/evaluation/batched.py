@@ -270,6 +270,35 @@ def _accuracy(
     return [int(c) / rows for c in correct]
 
 
+_TEMPLATES: dict[tuple[object, ...], HQNN] = {}
+"""Plain HQNNs by the shapes of their parameters: the templates of stored state dicts."""
+_MAX_TEMPLATES = 64
+
+
+def _template(
+    genome: Genome,
+    n_features: int,
+    n_classes: int,
+    config: TrainingConfig,
+    dtype: torch.dtype,
+    device: str,
+) -> HQNN:
+    """A plain HQNN with ``genome``'s parameter shapes, to hold a trained model's parameters
+    for its stored state dict (what hardware loads). A state dict holds only the parameters,
+    whose names and shapes depend on the widths, not on the gates: one template per shape
+    serves every genome of that shape, so a search does not build a Qiskit QNN per network
+    just to serialise its weights."""
+    key = (genome.n_inputs, genome.n_weights, genome.n_qubits, n_features, n_classes)
+    key += (config.engine, dtype, device)
+    if key not in _TEMPLATES:
+        if len(_TEMPLATES) >= _MAX_TEMPLATES:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = build_model(genome, n_features, n_classes, engine=config.engine).to(
+            device=device, dtype=dtype
+        )
+    return _TEMPLATES[key]
+
+
 def _finite_loss_error(genome: Genome, value: float, epoch: int) -> str:
     return (
         f"TrainingError: Training of {genome} must keep a finite loss. Got {value} at epoch "
@@ -346,18 +375,13 @@ def train_batched(
         accuracies = {split: _accuracy(trainer.log_probs, data, split) for split in SPLITS}
     scored = time.perf_counter()
     results = []
-    templates: dict[str, HQNN] = {}
     for k, spec in enumerate(specs):
         if errors[k] is not None:
             results.append(RepeatResult(spec.repeat, None, errors[k], None))
             continue
         genome = spec.genome
-        if genome.key not in templates:
-            # a plain HQNN as the template of the stored state dict (what hardware loads)
-            templates[genome.key] = build_model(
-                genome, base.n_features, base.n_classes, engine=config.engine
-            ).to(device=device, dtype=dtype)
-        model = load_trained(trainer, templates[genome.key], k)
+        template = _template(genome, base.n_features, base.n_classes, config, dtype, device)
+        model = load_trained(trainer, template, k)
         record = EvaluationRecord(
             genome=genome.key,
             dataset=base.name,
