@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from faqnas_qiskit.errors import FaqnasError, invalid
-from faqnas_qiskit.store.schema import StoreError
+from faqnas_qiskit.store.errors import StoreError
 
 if TYPE_CHECKING:  # imported where used: the store loads without torch and Qiskit
     from faqnas_qiskit.evaluation.record import EvaluationRecord

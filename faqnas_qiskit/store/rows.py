@@ -18,7 +18,7 @@ from faqnas_qiskit.store.codec import (
     HardwareResultFields,
     decode,
 )
-from faqnas_qiskit.store.schema import StoreError
+from faqnas_qiskit.store.errors import StoreError
 from faqnas_qiskit.store.states import (
     EvaluationStatus,
     FailureKind,

@@ -24,7 +24,7 @@ What it promises:
 
   Cached architecture metrics keep their first write, except that metrics an evaluation
   brought without their settings (kept under their own digest) move to the row of their
-  settings once a writer names them (:func:`~faqnas_qiskit.store.schema.keep_metrics`).
+  settings once a writer names them (:func:`~faqnas_qiskit.store.metrics_rows.keep_metrics`).
 * An architecture's cost metrics are stored once, in ``architecture_metrics`` (one row per
   architecture and metric settings); an evaluation row refers to that row (its key and
   ``metrics_settings``) and carries no copy, nor do the records of it and its repeats.
@@ -47,7 +47,9 @@ from typing import Any
 
 from faqnas_qiskit.errors import invalid
 from faqnas_qiskit.store.codec import Encodable, encode
+from faqnas_qiskit.store.errors import StoreError
 from faqnas_qiskit.store.hardware_jobs import HardwareJobStore
+from faqnas_qiskit.store.metrics_rows import keep_metrics, metrics_reference
 from faqnas_qiskit.store.rows import (
     GenerationRow,
     HardwareJobRow,
@@ -65,9 +67,6 @@ from faqnas_qiskit.store.schema import (
     APPLICATION_ID,
     LEGACY_SAMPLES,
     SCHEMA_VERSION,
-    StoreError,
-    keep_metrics,
-    metrics_reference,
 )
 from faqnas_qiskit.store.states import (
     EvaluationStatus,
@@ -308,7 +307,7 @@ class ResultsStore(HardwareJobStore):
         refers to them: under ``metrics_settings`` (the canonical settings the search's metrics
         cache keys them by, :meth:`put_metrics`) when given, else under an equal row of the
         architecture or a new one keyed by their digest
-        (:func:`~faqnas_qiskit.store.schema.metrics_reference`). They read back as
+        (:func:`~faqnas_qiskit.store.metrics_rows.metrics_reference`). They read back as
         :attr:`StoredEvaluation.metrics` and :attr:`StoredEvaluation.costs`.
 
         ``failure`` is the kind of a failure: it is stored with the error
