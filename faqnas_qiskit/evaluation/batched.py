@@ -288,8 +288,8 @@ def _template(
     whose names and shapes depend on the widths, not on the gates: one template per shape
     serves every genome of that shape, so a search does not build a Qiskit QNN per network
     just to serialise its weights."""
-    key = (genome.n_inputs, genome.n_weights, genome.n_qubits, n_features, n_classes)
-    key += (config.engine, dtype, device)
+    key: tuple[object, ...] = (genome.n_inputs, genome.n_weights, genome.n_qubits)
+    key += (n_features, n_classes, config.engine, dtype, device)
     if key not in _TEMPLATES:
         if len(_TEMPLATES) >= _MAX_TEMPLATES:
             _TEMPLATES.clear()
