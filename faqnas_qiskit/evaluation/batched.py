@@ -311,7 +311,6 @@ def train_batched(
     base: Dataset,
     split_seed: int,
     config: TrainingConfig,
-    metrics: Sequence[dict[str, object]],
 ) -> list[RepeatResult]:
     """Train and score ``specs`` (one qubit count and embedding) as one batched computation.
 
@@ -320,7 +319,6 @@ def train_batched(
         base: The loaded dataset (repeat 0's split).
         split_seed: The dataset's split seed, from which repeat r > 0 draws its split.
         config: Training configuration (the statevector engine's).
-        metrics: Cost metrics to attach to each model's record, one mapping per model.
 
     Returns:
         One result per model, in the order of ``specs``; a model whose loss stops being finite
@@ -396,7 +394,6 @@ def train_batched(
             n_train=n,
             train_time_s=(trained - started) / count,
             eval_time_s=(scored - trained) / count,
-            metrics=dict(metrics[k]),
             repeat=spec.repeat,
             params_quantum_effective=effective_weights(genome),
         )

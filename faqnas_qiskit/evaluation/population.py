@@ -17,7 +17,7 @@ differently from single ones), so a run must use one evaluation mode throughout.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from faqnas_qiskit.data import Dataset
 from faqnas_qiskit.errors import ConfigError, invalid
@@ -41,13 +41,11 @@ class PopulationMember:
         genome: The architecture.
         seed: The candidate's seed (initial weights, batch orders).
         repeats: Distinct repeat indices to train, each >= 0.
-        metrics: Cost metrics to attach to each of its records.
     """
 
     genome: Genome
     seed: int
     repeats: tuple[int, ...] = (0,)
-    metrics: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.repeats or len(set(self.repeats)) != len(self.repeats):
@@ -104,7 +102,6 @@ def _alone(
         seed=member.seed,
         split_seed=split_seed,
         repeats=member.repeats,
-        metrics=member.metrics,
     )
 
 
@@ -143,9 +140,8 @@ def evaluate_population(
             for i in group
             for r in members[i].repeats
         ]
-        metrics = [members[i].metrics for i in group for _ in members[i].repeats]
         try:
-            trained = train_batched(specs, dataset, split_seed, config, metrics)
+            trained = train_batched(specs, dataset, split_seed, config)
         except Exception:  # any failure of the batch: train each member alone
             for i in group:
                 results[i] = _alone(members[i], dataset, config, split_seed)

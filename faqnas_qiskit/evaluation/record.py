@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from faqnas_qiskit.errors import FaqnasError
@@ -36,12 +36,6 @@ class EvaluationRecord:
         n_train: Training samples used.
         train_time_s: Wall time of training, seconds.
         eval_time_s: Wall time of scoring the three splits, seconds.
-        metrics: Cost metrics of the architecture (FLOPs, transpiled counts), JSON-ready, held
-            in memory only for a caller that attached them; empty otherwise. Not part of the
-            record's JSON (:meth:`to_dict`) nor of its equality: the metrics are the
-            architecture's, not the training's, and the store keeps them once per
-            architecture and metric settings, never a copy per record (a search computes them
-            on the coordinator; its workers never see them).
         repeat: Which repeat of the candidate this is (DESIGN §4.1): 0 is the paper's single
             evaluation; r > 0 has its own initial weights, batch order and train/val split.
         params_quantum_effective: Circuit weights whose gradient is not identically zero
@@ -61,7 +55,6 @@ class EvaluationRecord:
     n_train: int
     train_time_s: float
     eval_time_s: float
-    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
     repeat: int = 0
     params_quantum_effective: int | None = None
 
@@ -101,9 +94,8 @@ class EvaluationRecord:
         return self.train_time_s + self.eval_time_s
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (flat scalars, training as a nested object; no ``metrics``)."""
+        """JSON-ready form (flat scalars, training as a nested object)."""
         out = asdict(self)
-        del out["metrics"]
         out["training"] = self.training.to_dict()
         out["loss_per_epoch"] = list(self.loss_per_epoch)
         out["epochs"] = self.training.epochs

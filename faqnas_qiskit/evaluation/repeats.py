@@ -64,7 +64,6 @@ def _one(
     seed: int,
     split_seed: int,
     repeat: int,
-    metrics: dict[str, object],
 ) -> RepeatResult:
     try:
         record, model = evaluate_genome(
@@ -72,7 +71,6 @@ def _one(
             dataset,
             config,
             seed=seed,
-            metrics=metrics,
             repeat=repeat,
             split_seed=split_seed,
         )
@@ -89,7 +87,6 @@ def evaluate_repeats(
     seed: int = 0,
     split_seed: int | None = None,
     repeats: Sequence[int] = (0,),
-    metrics: dict[str, object] | None = None,
     batched: bool = True,
 ) -> list[RepeatResult]:
     """Train and score repeats ``repeats`` of ``genome``; a failed repeat is a result.
@@ -101,7 +98,6 @@ def evaluate_repeats(
         seed: The candidate's seed.
         split_seed: The dataset's split seed (default: ``seed``).
         repeats: Distinct repeat indices to train, each >= 0.
-        metrics: Cost metrics to attach to every record.
         batched: Train the repeats as one batched computation (on the fast statevector engine;
             other engines always train them one after another).
 
@@ -110,15 +106,14 @@ def evaluate_repeats(
     """
     config = config or TrainingConfig()
     split = seed if split_seed is None else split_seed
-    metrics = dict(metrics or {})
     chosen = list(dict.fromkeys(int(r) for r in repeats))
     if not chosen:
         return []
     if batched and len(chosen) > 1 and config.engine == "statevector":
         try:
             specs = [ModelSpec(genome, seed, r) for r in chosen]
-            return train_batched(specs, dataset, split, config, [metrics] * len(specs))
+            return train_batched(specs, dataset, split, config)
         except Exception as exc:  # the whole batch failed: every repeat is a failed result
             message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
             return [RepeatResult(r, None, message, None) for r in chosen]
-    return [_one(genome, dataset, config, seed, split, r, metrics) for r in chosen]
+    return [_one(genome, dataset, config, seed, split, r) for r in chosen]

@@ -241,7 +241,6 @@ def evaluate_genome(
     config: TrainingConfig | None = None,
     *,
     seed: int = 0,
-    metrics: dict[str, object] | None = None,
     repeat: int = 0,
     split_seed: int | None = None,
 ) -> tuple[EvaluationRecord, HQNN]:
@@ -256,7 +255,6 @@ def evaluate_genome(
         dataset: Split, standardised data (repeat 0's split).
         config: Training configuration (defaults: the paper's).
         seed: The candidate's seed: initial weights and batch order (:func:`repeat_seeds`).
-        metrics: Cost metrics to attach to the record.
         repeat: Repeat index; r > 0 trains on :func:`~faqnas_qiskit.data.repeat_split`.
         split_seed: The dataset's split seed, from which repeat r's split is drawn (default:
             ``seed``, as in ``faqnas evaluate`` where one seed is both).
@@ -303,7 +301,6 @@ def evaluate_genome(
         n_train=int(x_train.shape[0]),
         train_time_s=trained - started,
         eval_time_s=scored - trained,
-        metrics=dict(metrics or {}),
         repeat=repeat,
         params_quantum_effective=effective_weights(genome),
     )

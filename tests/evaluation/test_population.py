@@ -30,10 +30,7 @@ GENERATION = [
 
 
 def _members() -> list[PopulationMember]:
-    return [
-        PopulationMember(Genome.parse(key), seed, repeats, {"tag": key})
-        for key, seed, repeats in GENERATION
-    ]
+    return [PopulationMember(Genome.parse(key), seed, repeats) for key, seed, repeats in GENERATION]
 
 
 def _state(weights: bytes) -> dict[str, torch.Tensor]:
@@ -55,19 +52,13 @@ def test_population_equals_one_by_one_in_float64() -> None:
             seed=member.seed,
             split_seed=5,
             repeats=member.repeats,
-            metrics=member.metrics,
         )
         for got, want in zip(results, alone, strict=True):
             assert got.record is not None and want.record is not None
             assert got.weights is not None and want.weights is not None
             assert got.repeat == want.repeat
             a, b = got.record, want.record
-            assert (a.genome, a.seed, a.repeat, a.metrics) == (
-                b.genome,
-                b.seed,
-                b.repeat,
-                b.metrics,
-            )
+            assert (a.genome, a.seed, a.repeat) == (b.genome, b.seed, b.repeat)
             assert np.allclose(a.loss_per_epoch, b.loss_per_epoch, rtol=0, atol=1e-8)
             for name in ("train_accuracy", "val_accuracy", "test_accuracy"):
                 assert getattr(a, name) == getattr(b, name)

@@ -197,7 +197,7 @@ def test_metrics_of_an_architecture_are_stored_once(tmp_path: Path) -> None:
     with ResultsStore(tmp_path / "s.db") as store:
         runs = [store.create_run(dataset="iris", seed=s, config={}, versions={}) for s in (0, 1)]
         for n, (run_id, seed) in enumerate((r, s) for r in runs for s in (7, 8, 9)):
-            record = _record(A, seed, metrics=M1)  # a record that carries them in memory
+            record = _record(A, seed)
             stored = store.put_evaluation(
                 key=A,
                 dataset="iris" if n % 2 else "wine",
@@ -208,7 +208,7 @@ def test_metrics_of_an_architecture_are_stored_once(tmp_path: Path) -> None:
                 metrics=M1,
                 weights=None,
                 run_id=run_id,
-                repeats=[RepeatRow(r, _record(A, seed, r, metrics=M1), None, None) for r in (1, 2)],
+                repeats=[RepeatRow(r, _record(A, seed, r), None, None) for r in (1, 2)],
                 metrics_settings=SETTINGS if n % 3 else None,
             )
             assert stored.metrics == M1 and stored.costs.quantum_flops == 640
