@@ -315,13 +315,7 @@ class OursTrainer:
         self.torch = torch
         self.network = _ours(ref, dtype)
         net = self.network
-        initial = InitialParameters(
-            pre_weight=net.pre.weight.detach(),
-            pre_bias=net.pre.bias.detach(),
-            quantum=net.quantum.weight.detach(),
-            post_weight=net.post.weight.detach(),
-            post_bias=net.post.bias.detach(),
-        )
+        initial = InitialParameters.of(net)
         self.trainer = fused_trainer([net.genome], [initial], dtype, "cpu", ref["learning_rate"])
         self.dtype = dtype
         batch = ref["batch"]

@@ -82,13 +82,7 @@ def _data(batch: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _trainer(model: HQNN, dtype: torch.dtype) -> FusedHQNN:
-    initial = InitialParameters(
-        pre_weight=model.pre.weight.detach(),
-        pre_bias=model.pre.bias.detach(),
-        quantum=model.quantum.weight.detach(),
-        post_weight=model.post.weight.detach(),
-        post_bias=model.post.bias.detach(),
-    )
+    initial = InitialParameters.of(model)
     return fused_trainer([model.genome], [initial], dtype, "cpu", 0.003)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -133,14 +134,16 @@ def dense_tables(plan: WeightPlan) -> DenseTables:
     return tables
 
 
-def kron_tree(mats: torch.Tensor) -> torch.Tensor:
+def kron_tree(mats: Any) -> Any:
     """Kronecker product of mats (..., n, d, d) over n (index n-1 most significant), by pairs:
-    about log2(n) products instead of n - 1. Shape (..., d**n, d**n)."""
+    about log2(n) products instead of n - 1. Shape (..., d**n, d**n). Written with reshapes,
+    indexing and products only, so it takes a torch tensor or a NumPy array alike (the NumPy
+    trainer's form uses it too)."""
     lead = mats.shape[:-3]
     count, d = mats.shape[-3], mats.shape[-1]
     mats = mats.reshape(-1, count, d, d)
     rows = mats.shape[0]
-    leftover: list[torch.Tensor] = []  # odd factors, each above everything before it
+    leftover: list[Any] = []  # odd factors, each above everything before it
     while count > 1:
         if count % 2:
             leftover.append(mats[:, -1])

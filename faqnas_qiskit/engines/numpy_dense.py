@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from faqnas_qiskit.engines.hqnn_dense import dense_tables
+from faqnas_qiskit.engines.hqnn_dense import dense_tables, kron_tree
 from faqnas_qiskit.engines.hqnn_kernel import WeightPlan
 
 __all__ = ["NumpyDense", "NumpyDenseState", "numpy_dense"]
@@ -104,29 +104,6 @@ def numpy_dense(plan: WeightPlan) -> NumpyDense:
     return out
 
 
-def _kron_tree(mats: Array) -> Array:
-    """Kronecker product of mats (R, n, d, d) over n (n-1 most significant): (R, d**n, d**n)."""
-    rows, count, d = mats.shape[0], mats.shape[1], mats.shape[-1]
-    leftover = []
-    while count > 1:
-        if count % 2:
-            leftover.append(mats[:, -1])
-            mats = mats[:, :-1]
-        count //= 2
-        pairs = mats.reshape(rows, count, 2, d, d)
-        low = pairs[:, :, 0].reshape(rows, count, 1, d, 1, d)
-        high = pairs[:, :, 1].reshape(rows, count, d, 1, d, 1)
-        mats = (high * low).reshape(rows, count, d * d, d * d)
-        d *= d
-    block = mats[:, 0]
-    for factor in reversed(leftover):
-        p, f = block.shape[-1], factor.shape[-1]
-        block = (factor.reshape(rows, f, 1, f, 1) * block.reshape(rows, 1, p, 1, p)).reshape(
-            rows, f * p, f * p
-        )
-    return block
-
-
 @dataclass(frozen=True, eq=False)
 class NumpyDenseState:
     """What the backward pass needs (see ``DenseState``); arrays, same shapes."""
@@ -149,7 +126,7 @@ def forward(k: NumpyDense, features: Array, weights: Array) -> tuple[Array, Nump
     products = trig @ k.factor_table  # (M, L, n, 1, 8)
     factors = products.reshape(models * depth, n, 2, 2, 2)
     complex_factors = factors.view(np.result_type(factors.dtype, np.complex64))[..., 0]
-    layers = _kron_tree(complex_factors).reshape(models, depth, dim, dim)
+    layers = kron_tree(complex_factors).reshape(models, depth, dim, dim)
     if k.source is not None:
         layers = np.take_along_axis(
             layers, np.broadcast_to(k.source[:, :, None, :], layers.shape), axis=-1

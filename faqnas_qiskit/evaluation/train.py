@@ -202,13 +202,7 @@ def _train_fused(
     generator: torch.Generator,
 ) -> list[float]:
     """:func:`train_model`'s loop on the hand-written trainer (same batches, same Adam)."""
-    initial = InitialParameters(
-        pre_weight=model.pre.weight.detach(),
-        pre_bias=model.pre.bias.detach(),
-        quantum=model.quantum.weight.detach(),
-        post_weight=model.post.weight.detach(),
-        post_bias=model.post.bias.detach(),
-    )
+    initial = InitialParameters.of(model)
     trainer = fused_trainer([model.genome], [initial], x.dtype, x.device, config.lr)
     n = x.shape[0]
     losses = []

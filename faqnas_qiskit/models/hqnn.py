@@ -177,6 +177,17 @@ class InitialParameters:
     post_weight: torch.Tensor
     post_bias: torch.Tensor
 
+    @classmethod
+    def of(cls, model: HQNN) -> InitialParameters:
+        """``model``'s current parameters (detached, in its dtype): where a trainer starts."""
+        return cls(
+            pre_weight=model.pre.weight.detach(),
+            pre_bias=model.pre.bias.detach(),
+            quantum=model.quantum.weight.detach(),
+            post_weight=model.post.weight.detach(),
+            post_bias=model.post.bias.detach(),
+        )
+
 
 def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
     # explicit dtype: the draws must not depend on torch's global default dtype
