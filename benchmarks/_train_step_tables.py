@@ -225,6 +225,9 @@ def peer_criteria(
         if not matching:
             out.append((None, f"SKIP {text}: no {qubits}-qubit genome measured"))
             continue
+        if not peers:
+            out.append((None, f"SKIP {text}: no peer measured"))
+            continue
         for genome in matching:
             ratios = {e: ratio(cells, genome, e, cap)[0] for e in peers}
             missing = [e for e, value in ratios.items() if value is None]
