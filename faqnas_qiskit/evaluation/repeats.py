@@ -99,7 +99,10 @@ def evaluate_repeats(
         split_seed: The dataset's split seed (default: ``seed``).
         repeats: Distinct repeat indices to train, each >= 0.
         batched: Train the repeats as one batched computation (on the fast statevector engine;
-            other engines always train them one after another).
+            other engines always train them one after another). A single repeat takes the same
+            path: the same trainer as :func:`evaluate_genome` without building a Qiskit QNN
+            for the network (its stored weights go through a template of its shapes), the
+            same record (120 paper-budget trainings compared: equal losses and accuracies).
 
     Returns:
         One result per repeat, in the order of ``repeats``.
@@ -109,7 +112,7 @@ def evaluate_repeats(
     chosen = list(dict.fromkeys(int(r) for r in repeats))
     if not chosen:
         return []
-    if batched and len(chosen) > 1 and config.engine == "statevector":
+    if batched and config.engine == "statevector":
         try:
             specs = [ModelSpec(genome, seed, r) for r in chosen]
             return train_batched(specs, dataset, split, config)
