@@ -162,6 +162,9 @@ class _ModelData:
         positions: Pool positions per split, ``"train"`` (M, n_train) and ``"val"`` (M, n_val).
         labels: Class indices per split, (M, rows).
         mean: Shape (M, 1, f); ``scale``: shape (M, 1, f).
+        plain: Every model trains on repeat 0's split (mean 0, scale 1): its features are the
+            loaded rows themselves, taken without the standardisation's arithmetic (the same
+            numbers: ``(x - 0) / 1 == x``).
     """
 
     pool: tuple[torch.Tensor, torch.Tensor]
@@ -170,6 +173,7 @@ class _ModelData:
     labels: dict[str, torch.Tensor]
     mean: torch.Tensor
     scale: torch.Tensor
+    plain: bool
 
     def features(self, split: str, rows: torch.Tensor | slice) -> torch.Tensor:
         """Standardised features (M, b, f) of ``rows``: pool positions (M, b) for ``train`` and
@@ -181,12 +185,16 @@ class _ModelData:
             positions = self.positions[split][:, rows] if isinstance(rows, slice) else rows
             first, second = self.pool
             n0 = first.shape[0]
+            if self.plain:  # repeat 0's split: train rows in the first part, val in the second
+                return first[positions] if split == "train" else second[positions - n0]
             in_first = (positions < n0).unsqueeze(-1)
             x = torch.where(
                 in_first,
                 first[positions.clamp(max=n0 - 1)],
                 second[(positions - n0).clamp(min=0)],
             )
+        if self.plain:
+            return x
         return (x - self.mean) / self.scale
 
     def rows(self, split: str) -> int:
@@ -244,6 +252,7 @@ def _model_data(
         labels={split: y_pool[rows] for split, rows in stacked.items()},
         mean=torch.stack(means).unsqueeze(1),
         scale=torch.stack(scales).unsqueeze(1),
+        plain=not any(repeats),
     )
     _MODEL_DATA[base] = (key, data)
     return data
