@@ -17,6 +17,7 @@ from faqnas_qiskit.evaluation import (
     evaluate_repeats,
     population_groups,
 )
+from faqnas_qiskit.evaluation import population as population_module
 from faqnas_qiskit.space import Genome
 
 GENERATION = [
@@ -104,3 +105,26 @@ def test_a_diverging_population_fails_as_each_member_fails_alone() -> None:
 def test_members_reject_bad_repeats(repeats: tuple[int, ...]) -> None:
     with pytest.raises(ConfigError, match="repeats"):
         PopulationMember(Genome.parse("q2-angle-cx-linear-rx"), 0, repeats)
+
+
+@pytest.mark.parametrize("qubits", [3, 6])  # the NumPy trainer, the torch one
+@pytest.mark.parametrize("repeats", [(0,), (0, 1)])
+def test_a_healthy_population_trains_batched_not_one_by_one(
+    qubits: int, repeats: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # evaluate_population falls back to one-by-one training when a batch fails; a failure in
+    # the batched path itself (a shape, a dtype) must not hide behind that fallback
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a member was trained alone")
+
+    monkeypatch.setattr(population_module, "_alone", refuse)
+    data = load_dataset("iris", seed=0)
+    members = [
+        PopulationMember(Genome.parse(key), seed, repeats)
+        for key, seed in (
+            (f"q{qubits}-angle-cx-linear-ry.rx", 1),
+            (f"q{qubits}-angle-cz-circular-rz", 2),
+        )
+    ]
+    results = evaluate_population(members, data, TrainingConfig(epochs=1), split_seed=0)
+    assert all(r.record is not None for member in results for r in member)
