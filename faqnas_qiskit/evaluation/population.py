@@ -16,6 +16,7 @@ differently from single ones), so a run must use one evaluation mode throughout.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from faqnas_qiskit.evaluation.batched import ModelSpec, RepeatResult, train_batc
 from faqnas_qiskit.evaluation.config import TrainingConfig
 from faqnas_qiskit.evaluation.repeats import evaluate_repeats
 from faqnas_qiskit.space import Genome
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PopulationMember", "evaluate_population", "population_groups"]
 
@@ -142,7 +145,17 @@ def evaluate_population(
         ]
         try:
             trained = train_batched(specs, dataset, split_seed, config)
-        except Exception:  # any failure of the batch: train each member alone
+        except Exception as exc:  # any failure of the batch: train each member alone
+            # said, not silent: a failing batched path costs every group its speed-up
+            log.warning(
+                "population batch of %d networks (%d qubits, %s) failed (%s: %s); training "
+                "them one by one",
+                len(group),
+                members[group[0]].genome.n_qubits,
+                members[group[0]].genome.embedding,
+                type(exc).__name__,
+                exc,
+            )
             for i in group:
                 results[i] = _alone(members[i], dataset, config, split_seed)
             continue

@@ -128,3 +128,20 @@ def test_a_healthy_population_trains_batched_not_one_by_one(
     ]
     results = evaluate_population(members, data, TrainingConfig(epochs=1), split_seed=0)
     assert all(r.record is not None for member in results for r in member)
+
+
+def test_a_failing_batch_is_said_and_its_members_train_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(population_module, "train_batched", broken)
+    data = load_dataset("iris", seed=0)
+    members = [PopulationMember(Genome.parse("q2-angle-cx-linear-ry"), 5, (0,))] * 2
+    with caplog.at_level("WARNING", logger="faqnas_qiskit.evaluation.population"):
+        results = evaluate_population(members, data, TrainingConfig(epochs=1), split_seed=0)
+    assert all(r.record is not None for member in results for r in member)
+    (record,) = caplog.records
+    assert "2 networks (2 qubits, angle)" in record.getMessage()
+    assert "RuntimeError: out of memory" in record.getMessage()
