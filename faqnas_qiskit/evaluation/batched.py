@@ -33,7 +33,7 @@ from faqnas_qiskit.engines.hqnn_kernel import WeightPlan, plan_weights, run_plan
 from faqnas_qiskit.evaluation.config import TrainingConfig, resolve_device
 from faqnas_qiskit.evaluation.fused import fused_trainer, load_trained
 from faqnas_qiskit.evaluation.record import EvaluationRecord
-from faqnas_qiskit.evaluation.train import repeat_seeds, split_tensors
+from faqnas_qiskit.evaluation.train import finite_loss_message, repeat_seeds, split_tensors
 from faqnas_qiskit.models import HQNN, InitialParameters, build_model, initial_parameters
 from faqnas_qiskit.space import Genome
 
@@ -308,13 +308,6 @@ def _template(
     return _TEMPLATES[key]
 
 
-def _finite_loss_error(genome: Genome, value: float, epoch: int) -> str:
-    return (
-        f"TrainingError: Training of {genome} must keep a finite loss. Got {value} at epoch "
-        f"{epoch} instead. Lower --lr or check the data for extreme values."
-    )
-
-
 def train_batched(
     specs: Sequence[ModelSpec],
     base: Dataset,
@@ -365,7 +358,8 @@ def train_batched(
             if not bool(finite.all()):
                 for k in range(count):
                     if errors[k] is None and not bool(finite[k]):
-                        errors[k] = _finite_loss_error(genomes[k], float(values[k]), epoch + 1)
+                        message = finite_loss_message(genomes[k], float(values[k]), epoch + 1)
+                        errors[k] = f"TrainingError: {message}"
             if all(e is not None for e in errors):
                 break
             alive = None

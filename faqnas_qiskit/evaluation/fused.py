@@ -27,6 +27,7 @@ Results equal autograd with ``torch.optim.Adam`` up to the order of floating-poi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,16 @@ __all__ = ["FusedHQNN", "NumpyHQNN", "fused_trainer", "load_trained"]
 
 _BETAS = (0.9, 0.999)
 _EPS = 1e-8
+
+
+def _block_gradients(grad_logits: Any, z: Any, w2: Any, x: Any, kernel: Any) -> tuple[Any, ...]:
+    """The gradients of the five parameter blocks (pre weight, pre bias, circuit weights, post
+    weight, post bias; each (M, ...)) from dL/dlogits (M, B, C): the linear layers' products
+    around the quantum layer's backward ``kernel`` (dL/d⟨Z⟩ -> dL/dh, dL/dθ). Written with
+    ``@``, ``swapaxes`` and ``sum`` only, so it takes torch tensors and NumPy arrays alike."""
+    grad_w2 = grad_logits.swapaxes(-1, -2) @ z
+    grad_h, grad_theta = kernel(grad_logits @ w2)
+    return (grad_h.swapaxes(-1, -2) @ x, grad_h.sum(1), grad_theta, grad_w2, grad_logits.sum(1))
 
 
 class FusedHQNN:
@@ -177,23 +188,10 @@ class FusedHQNN:
             grad_o = grad_o / batch
         else:
             grad_o = grad_o * (alive.to(logp.dtype) / batch).reshape(-1, 1, 1)
-        grad_w2 = torch.bmm(grad_o.transpose(1, 2), z)
-        grad_b2 = grad_o.sum(dim=1)
-        grad_z = torch.bmm(grad_o, w2)
-        grad_h, grad_theta = kernel_backward(self._kernel, grad_z)
-        grad_w1 = torch.bmm(grad_h.transpose(1, 2), x)
-        grad_b1 = grad_h.sum(dim=1)
+        kernel = self._kernel
+        parts = _block_gradients(grad_o, z, w2, x, lambda g: kernel_backward(kernel, g))
         models = self.models
-        grad = torch.cat(
-            (
-                grad_w1.reshape(models, -1),
-                grad_b1,
-                grad_theta.reshape(models, -1).to(self.flat.dtype),
-                grad_w2.reshape(models, -1),
-                grad_b2,
-            ),
-            dim=1,
-        )
+        grad = torch.cat([p.reshape(models, -1).to(self.flat.dtype) for p in parts], dim=1)
         self._saved = self._kernel = None
         return grad
 
@@ -231,8 +229,8 @@ class NumpyHQNN(FusedHQNN):
             raise ValueError("NumpyHQNN trains networks of up to 5 qubits on the CPU")
         super().__init__(genomes, initial, dtype, "cpu", lr)
         self._flat = self.flat.numpy()
-        self._exp_avg = np.zeros_like(self._flat)
-        self._exp_avg_sq = np.zeros_like(self._flat)
+        self._exp_avg = self.exp_avg.numpy()  # the parent's moments, as arrays
+        self._exp_avg_sq = self.exp_avg_sq.numpy()
         self._tables = numpy_dense(self.plan)
         self._arrays = tuple(v.numpy() for v in self._views)
         self._rows = np.arange(0)
@@ -291,22 +289,9 @@ class NumpyHQNN(FusedHQNN):
             grad_o /= batch
         else:
             grad_o *= (alive.numpy().astype(grad_o.dtype) / batch).reshape(-1, 1, 1)
-        grad_w2 = grad_o.transpose(0, 2, 1) @ z
-        grad_b2 = grad_o.sum(axis=1)
-        grad_z = grad_o @ w2
-        grad_h, grad_theta = numpy_backward(self._tables, self._state, grad_z)
-        grad_w1 = grad_h.transpose(0, 2, 1) @ xs
-        grad_b1 = grad_h.sum(axis=1)
-        grad = np.concatenate(
-            (
-                grad_w1.reshape(models, -1),
-                grad_b1,
-                grad_theta.reshape(models, -1),
-                grad_w2.reshape(models, -1),
-                grad_b2,
-            ),
-            axis=1,
-        )
+        tables, state = self._tables, self._state
+        parts = _block_gradients(grad_o, z, w2, xs, lambda g: numpy_backward(tables, state, g))
+        grad = np.concatenate([p.reshape(models, -1) for p in parts], axis=1)
         self._state = self._inputs = None
         return grad
 

@@ -6,6 +6,7 @@ import math
 import time
 import warnings
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -169,28 +170,64 @@ def train_model(
     if fused and model.quantum.simulator is not None:
         return _train_fused(model, x, y, config, generator)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    pending: list[torch.Tensor] = []
+
+    def loss(xb: torch.Tensor, yb: torch.Tensor) -> float:
+        optimiser.zero_grad()
+        pending[:] = [functional.nll_loss(model(xb), yb)]
+        return float(pending[0].detach())
+
+    def advance() -> None:
+        pending[0].backward()
+        optimiser.step()
+
+    model.train()
+    try:
+        return _epochs(model.genome, x, y, config, generator, loss, advance)
+    finally:
+        model.eval()
+
+
+def finite_loss_message(genome: Genome, value: float, epoch: int) -> str:
+    """The refusal of a training whose loss stopped being finite (``epoch`` counts from 1)."""
+    return (
+        f"Training of {genome} must keep a finite loss. Got {value} at epoch {epoch} instead. "
+        "Lower --lr or check the data for extreme values."
+    )
+
+
+def _epochs(
+    genome: Genome,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainingConfig,
+    generator: torch.Generator,
+    loss: Callable[[torch.Tensor, torch.Tensor], float],
+    advance: Callable[[], None],
+) -> list[float]:
+    """The training loop: per epoch a batch order drawn from ``generator``, per batch
+    ``loss(xb, yb)`` (checked finite) then ``advance()`` (the optimiser's step).
+
+    Returns:
+        Mean training loss of each epoch, nats.
+
+    Raises:
+        TrainingError: If a batch loss is not finite.
+    """
     n = x.shape[0]
     losses = []
-    model.train()
     for epoch in range(config.epochs):
         # drawn on the CPU whatever the device: the batch order does not depend on it
         order = torch.randperm(n, generator=generator).to(x.device)
         total = 0.0
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
-            optimiser.zero_grad()
-            loss = functional.nll_loss(model(x[batch]), y[batch])
-            value = float(loss.detach())
+            value = loss(x[batch], y[batch])
             if not math.isfinite(value):
-                raise TrainingError(
-                    f"Training of {model.genome} must keep a finite loss. Got {value} at epoch "
-                    f"{epoch + 1} instead. Lower --lr or check the data for extreme values."
-                )
-            loss.backward()
-            optimiser.step()
+                raise TrainingError(finite_loss_message(genome, value, epoch + 1))
+            advance()
             total += value * batch.shape[0]
         losses.append(total / n)
-    model.eval()
     return losses
 
 
@@ -202,31 +239,18 @@ def _train_fused(
     generator: torch.Generator,
 ) -> list[float]:
     """:func:`train_model`'s loop on the hand-written trainer (same batches, same Adam)."""
-    initial = InitialParameters.of(model)
-    trainer = fused_trainer([model.genome], [initial], x.dtype, x.device, config.lr)
-    n = x.shape[0]
-    losses = []
+    trainer = fused_trainer(
+        [model.genome], [InitialParameters.of(model)], x.dtype, x.device, config.lr
+    )
+
+    def loss(xb: torch.Tensor, yb: torch.Tensor) -> float:
+        return float(trainer.loss(xb.unsqueeze(0), yb.unsqueeze(0))[0])
+
     try:
-        for epoch in range(config.epochs):
-            # drawn on the CPU whatever the device: the batch order does not depend on it
-            order = torch.randperm(n, generator=generator).to(x.device)
-            total = 0.0
-            for start in range(0, n, config.batch_size):
-                batch = order[start : start + config.batch_size]
-                value = float(trainer.loss(x[batch].unsqueeze(0), y[batch].unsqueeze(0))[0])
-                if not math.isfinite(value):
-                    raise TrainingError(
-                        f"Training of {model.genome} must keep a finite loss. Got {value} at "
-                        f"epoch {epoch + 1} instead. Lower --lr or check the data for extreme "
-                        "values."
-                    )
-                trainer.step()
-                total += value * batch.shape[0]
-            losses.append(total / n)
+        return _epochs(model.genome, x, y, config, generator, loss, trainer.step)
     finally:
         load_trained(trainer, model, 0)
         model.eval()
-    return losses
 
 
 def evaluate_genome(
