@@ -35,6 +35,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,15 @@ def check(n: int, batch: int) -> float:
     return worst
 
 
+def _count(step: Callable[[], None], seconds: float) -> int:
+    """Steps of ``step`` (after two warm-up steps) that fill about ``seconds``, at least one."""
+    for _ in range(2):
+        step()
+    started = time.perf_counter()
+    step()
+    return max(1, int(seconds / max(time.perf_counter() - started, 1e-6)))
+
+
 def time_cell(n: int, batch: int, rounds: int, budget: float) -> dict[str, Any]:
     """Median µs per sample of each path, alternating rounds; background load in cores."""
     x, y = _data(batch, torch.float32)
@@ -123,24 +133,14 @@ def time_cell(n: int, batch: int, rounds: int, budget: float) -> dict[str, Any]:
             loss.backward()
             optimiser.step()
 
-        for _ in range(2):
-            step()
-        started = time.perf_counter()
-        step()
-        once = time.perf_counter() - started
-        steps[path] = (step, max(1, int(budget / rounds / 3 / max(once, 1e-6))))
+        steps[path] = (step, _count(step, budget / rounds / 3))
     trainer = _trainer(_model(n, "kernel", torch.float32), torch.float32)
 
     def fused_step(trainer: FusedHQNN = trainer) -> None:
         float(trainer.loss(x[None], y[None])[0])
         trainer.step()
 
-    for _ in range(2):
-        fused_step()
-    started = time.perf_counter()
-    fused_step()
-    once = time.perf_counter() - started
-    steps["trainer"] = (fused_step, max(1, int(budget / rounds / 3 / max(once, 1e-6))))
+    steps["trainer"] = (fused_step, _count(fused_step, budget / rounds / 3))
     times: dict[str, list[float]] = {"previous": [], "kernel": [], "trainer": []}
     meter = CpuMeter()
     for _ in range(rounds):
