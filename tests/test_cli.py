@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from faqnas_qiskit.cli import main
+from faqnas_qiskit.data import DATASET_NAMES
 
 
 def test_evaluate_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,6 +133,16 @@ def test_help_is_useful(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--genome" in out and "--engine" in out and "default: 5" in out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "search"])
+def test_dataset_help_names_every_built_in_dataset(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for name in DATASET_NAMES:
+        assert f" {name}" in out.split("--dataset DATASET", 2)[-1].split("--data-dir")[0], name
 
 
 def test_console_script_runs_as_a_process() -> None:

