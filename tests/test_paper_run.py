@@ -45,9 +45,46 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
     for row in ("| 1. FLOPs-aware", "| 2. quantum FLOPs", "| 3. each dataset", "| beyond: F_Q"):
         assert row in text
 
+    # the verdict column says holds / does not hold / depends for every claim
+    verdicts = [
+        line.rsplit("|", 2)[1].strip()
+        for line in text.splitlines()
+        if line.startswith(("| 1. ", "| 2. ", "| 3. "))
+    ]
+    assert len(verdicts) == 3
+    assert all(v.startswith(("holds", "does not hold", "depends: ")) for v in verdicts)
+
+    # the wall-time table is read from the store: each run from its start to its last write
+    # plus its re-evaluation jobs' span, summed per dataset and budget (iris, paper here)
+    con = sqlite3.connect(tmp_path / "paper.db")
+    table = text.split("## Wall time", 1)[1]
+    (shown_s,) = re.findall(r"\| iris \| paper \| (\d+) \|", table)
+    expected = 0.0
+    for run_id, spent in con.execute(
+        "SELECT id, updated_at - created_at FROM runs WHERE status = 'finished'"
+    ):
+        expected += spent
+        jobs = con.execute(
+            "SELECT min(created_at), max(updated_at) FROM hardware_jobs WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if jobs[0] is not None:
+            expected += jobs[1] - jobs[0]
+    assert int(shown_s) == round(expected)
+
+    # a second call finds every run in the store: no search runs again, nothing is added
+    runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "paper" / "run.py"), "--quick",
+         "--out", str(tmp_path), "--atlas-targets", "fake_fez"],
+        capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.count("is in the store") == 6  # 2 seeds x 3 kinds
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before
+
     # every front shown is the non-dominated set of its run's stored evaluations on
     # (F_Q, 1 - mean validation accuracy over the repeats), recomputed here from the rows
-    con = sqlite3.connect(tmp_path / "paper.db")
     fronts = re.findall(r"### iris, paper budget, seed (\d+): run (\w+)\n\n(.*?)\n\n", text, re.S)
     assert fronts
     for _, run_id, table in fronts:

@@ -3,7 +3,7 @@
 For each dataset, training budget and search seed: the FLOPs-aware search (F_Q and error), the
 FLOPs-agnostic baseline (error only) and the search on total FLOPs (F_Q + F_C and error), with
 the paper's NSGA-II settings (population 20, up to 8 generations, stagnation 2, Adam, batch 64)
-and ``--repeats`` evaluations of every candidate; at the paper's budget, the noisy
+and ``--repeats`` evaluations of every candidate; the noisy
 re-evaluation of each FLOPs-aware front on a fake IBM backend; and the cost atlas of the whole
 space on two IBM targets. RESULTS.md then tests the paper's three claims with 95% intervals over
 the seeds (``benchmarks/paper/claims.py``), with a verdict table at the top. Every number in it
@@ -35,7 +35,7 @@ from typing import Any
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claims import BUDGETS, KINDS, find_runs
+from claims import BUDGETS, KINDS, RunKey, find_runs
 from render import render
 
 from faqnas_qiskit.data import load_dataset
@@ -78,6 +78,10 @@ def _datasets(text: str | None, *, quick: bool, data_dir: str | None) -> list[st
     if data_dir and "mnist" not in datasets:
         datasets.append("mnist")
     return datasets
+
+
+def _label(key: RunKey) -> str:
+    return f"{key.dataset} {key.budget} seed {key.seed} {key.kind}"
 
 
 def _search(
@@ -186,7 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         argv if argv is not None else sys.argv[1:]
     )
     started = time.perf_counter()
-    walls: dict[tuple[str, str], float] = {}
     skipped: list[str] = []
     atlas: dict[str, Any] | None = None
     base = SearchConfig(repeats=args.repeats)
@@ -206,24 +209,27 @@ def main(argv: list[str] | None = None) -> int:
                 for budget in args.budgets:
                     for seed in args.seeds:
                         for kind, objectives in KINDS.items():
-                            config = replace(
-                                base,
-                                dataset=dataset,
-                                seed=seed,
-                                objectives=objectives,
-                                data_dir=data_dir,
-                                training=BUDGETS[budget],
-                            )
-                            run_id, wall, count = _search(store, config, args.workers, cache)
-                            walls[(dataset, budget)] = walls.get((dataset, budget), 0.0) + wall
-                            print(
-                                f"{dataset} {budget} seed {seed} {kind}: run {run_id}, "
-                                f"{count} candidates, {wall:.0f} s",
-                                flush=True,
-                            )
-                            if kind == "aware" and budget == "paper":
+                            key = RunKey(dataset, budget, seed, kind)
+                            run_id = find_runs(store).get(key)
+                            if run_id is not None:
+                                print(f"{_label(key)}: run {run_id} is in the store", flush=True)
+                            else:
+                                config = replace(
+                                    base,
+                                    dataset=dataset,
+                                    seed=seed,
+                                    objectives=objectives,
+                                    data_dir=data_dir,
+                                    training=BUDGETS[budget],
+                                )
+                                run_id, wall, count = _search(store, config, args.workers, cache)
+                                print(
+                                    f"{_label(key)}: run {run_id}, {count} candidates, "
+                                    f"{wall:.0f} s",
+                                    flush=True,
+                                )
+                            if kind == "aware":
                                 spent = _reevaluate(store, run_id, args)
-                                walls[(dataset, budget)] += spent
                                 print(
                                     f"  re-evaluated on {args.backend}: {spent:.0f} s", flush=True
                                 )
@@ -242,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
             args=args,
             command=command,
             total_s=time.perf_counter() - started,
-            walls=walls,
             skipped=skipped,
             atlas=atlas,
             machine=f"{platform.machine()}, {os.cpu_count()} cores, Python "

@@ -1,0 +1,146 @@
+"""The paper reproduction's verdict rules (``benchmarks/paper/claims.py``), on hand-made cases.
+
+The intervals are checked against SciPy's Student-t quantiles, the verdicts against cases whose
+answer is known by reading them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _claims() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "paper_claims", ROOT / "benchmarks" / "paper" / "claims.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["paper_claims"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+claims = _claims()
+
+
+def _t_interval(values: list[float]) -> tuple[float, float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    half = stats.t.ppf(0.975, n - 1) * stats.tstd(values) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+@pytest.mark.parametrize(
+    "values", [[0.1, 0.2, 0.3], [-1.13, 0.46, 0.03, 0.03, 0.57], [0.37, 0.37, 0.38]]
+)
+def test_interval_is_the_student_t_interval_of_the_mean(values: list[float]) -> None:
+    interval = claims.Interval.of([*values, float("nan"), None])  # non-finite values dropped
+    mean, low, high = _t_interval(values)
+    assert interval.n == len(values)
+    assert interval.mean == pytest.approx(mean, abs=1e-12)
+    assert interval.low == pytest.approx(low, abs=1e-12)
+    assert interval.high == pytest.approx(high, abs=1e-12)
+
+
+def test_interval_of_one_value_has_no_bounds_and_of_none_is_none() -> None:
+    one = claims.Interval.of([0.5])
+    assert (one.mean, one.low, one.high, one.n) == (0.5, None, None, 1)
+    assert claims.Interval.of([]) is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "verdict"),
+    [
+        (0.10, 0.50, "holds: above 0, compatible with ~37%"),
+        (0.05, 0.20, "holds: above 0, interval excludes ~37%"),
+        (-0.40, 0.60, "not shown: interval includes 0, compatible with ~37%"),
+        (-0.40, 0.20, "not shown: interval includes 0, interval excludes ~37%"),
+        (-0.50, -0.10, "does not hold: significantly below 0, interval excludes ~37%"),
+    ],
+)
+def test_saving_verdict_states_the_sign_and_the_paper_size(
+    low: float, high: float, verdict: str
+) -> None:
+    interval = claims.Interval((low + high) / 2, low, high, 5)
+    assert claims.verdict_saving(interval) == verdict
+    assert claims.saving_holds(interval) == (low > 0)
+
+
+def test_saving_verdict_without_an_interval() -> None:
+    assert claims.verdict_saving(None) == "no data"
+    assert claims.verdict_saving(claims.Interval(0.4, None, None, 1)) == "one seed: no interval"
+    assert not claims.saving_holds(claims.Interval(0.4, None, None, 1))
+
+
+def test_overall_verdict_over_datasets() -> None:
+    assert claims.overall({"iris": True, "wine": True}) == "holds"
+    assert claims.overall({"iris": False, "wine": False}) == "does not hold"
+    assert claims.overall({"iris": True, "wine": False, "digits": True}) == (
+        "depends: holds for iris, digits only"
+    )
+    assert claims.overall({}) == "no data"
+
+
+def _row(flops: float, fc: float, eff: int, acc: float, on_front: bool = True) -> Any:
+    return SimpleNamespace(
+        quantum_flops=flops,
+        classical_flops=fc,
+        params_quantum_effective=eff,
+        val_accuracy=acc,
+        on_front=on_front,
+    )
+
+
+def _seed(seed: int, rows: list[Any], threshold: float | None) -> Any:
+    report = SimpleNamespace(
+        threshold=None if threshold is None else SimpleNamespace(quantum_flops=threshold),
+        comparisons=(),
+    )
+    aware = SimpleNamespace(candidates=tuple(rows), hardware=(), variance=None)
+    return claims.SeedResult(seed, aware, report, None)
+
+
+def test_threshold_is_stable_only_when_its_interval_spans_under_four_fold() -> None:
+    tight = claims.Cell(
+        "iris", "paper", tuple(_seed(s, [], t) for s, t in enumerate([1e3, 1.2e3, 0.9e3]))
+    )
+    wide = claims.Cell(
+        "iris", "paper", tuple(_seed(s, [], t) for s, t in enumerate([1e2, 1e4, 1e3]))
+    )
+    logs = [math.log10(v) for v in (1e3, 1.2e3, 0.9e3)]
+    _, low, high = _t_interval(logs)
+    assert tight.threshold.low == pytest.approx(low) and tight.threshold.high == pytest.approx(high)
+    assert 10 ** (high - low) < 4 and tight.threshold_stable()
+    assert not wide.threshold_stable()
+    assert not claims.Cell("iris", "paper", (_seed(0, [], 1e3),)).threshold_stable()
+
+
+def test_classical_flops_fixed_and_quantum_flops_driving_accuracy() -> None:
+    # F_Q ranks accuracy perfectly in every seed (rho 1); F_C 100 or 140 across a front
+    rows = [_row(10, 100, 2, 0.5), _row(20, 140, 0, 0.6), _row(40, 100, 4, 0.9)]
+    cell = claims.Cell("wine", "paper", tuple(_seed(s, rows, 20) for s in range(3)))
+    assert cell.classical_spread() == pytest.approx(1.4)
+    assert cell.classical_fixed()
+    rho = cell.rho("F_Q")
+    assert (rho.mean, rho.n) == (pytest.approx(1.0), 3)
+    # an interval of identical values has zero width: F_Q's rho is above 0
+    assert cell.drives()
+    # on the pooled fronts: effective parameters (2, 0, 4) against accuracy (0.5, 0.6, 0.9)
+    expected = stats.spearmanr([2, 0, 4] * 3, [0.5, 0.6, 0.9] * 3).statistic
+    assert cell.front_rho("effective") == pytest.approx(expected)
+    # one network of each seed's front is dead
+    assert cell.dead("aware") == (3, 9)
+    varied = claims.Cell(
+        "wine", "paper", (_seed(0, [_row(10, 100, 1, 0.5), _row(20, 200, 1, 0.6)], 20),)
+    )
+    assert varied.classical_spread() == pytest.approx(2.0) and not varied.classical_fixed()
