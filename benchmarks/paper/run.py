@@ -116,7 +116,11 @@ def _reevaluate(store: ResultsStore, run_id: str, args: argparse.Namespace) -> f
     ]
     if keys:
         request = ReevaluationRequest(
-            run_id, args.backend, keys=keys, samples=args.hardware_samples
+            run_id,
+            args.backend,
+            keys=keys,
+            samples=args.hardware_samples,
+            max_qpu_seconds=args.max_qpu_seconds,
         )
         reevaluate(request, store)
     return time.perf_counter() - started
@@ -159,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         default=8,
         help="re-evaluate front networks up to this size (noisy simulation of 9-10 qubit "
         "amplitude circuits, thousands of two-qubit gates, takes hours)",
+    )
+    parser.add_argument(
+        "--max-qpu-seconds",
+        type=float,
+        default=3600.0,
+        help="predicted QPU seconds one front's re-evaluation may claim (default 3600; a fake "
+        "backend simulates locally, so its profile's budget for real hardware does not apply)",
     )
     parser.add_argument(
         "--atlas-targets", default=",".join(ATLAS_TARGETS), help="IBM targets of the atlas"
@@ -229,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
                                     flush=True,
                                 )
                             if kind == "aware":
-                                spent = _reevaluate(store, run_id, args)
+                                try:
+                                    spent = _reevaluate(store, run_id, args)
+                                except FaqnasError as exc:
+                                    skipped.append(f"re-evaluation of {_label(key)}: {exc}")
+                                    print(f"  re-evaluation failed: {exc}", flush=True)
+                                    continue
                                 print(
                                     f"  re-evaluated on {args.backend}: {spent:.0f} s", flush=True
                                 )
