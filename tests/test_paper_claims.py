@@ -144,3 +144,28 @@ def test_classical_flops_fixed_and_quantum_flops_driving_accuracy() -> None:
         "wine", "paper", (_seed(0, [_row(10, 100, 1, 0.5), _row(20, 200, 1, 0.6)], 20),)
     )
     assert varied.classical_spread() == pytest.approx(2.0) and not varied.classical_fixed()
+
+
+def test_geometric_saving_maps_the_log_ratio_interval() -> None:
+    logs = [math.log(0.25), math.log(0.5), math.log(1.0)]
+    mean, low, high = _t_interval(logs)
+    saving = claims.geometric(logs)
+    assert saving.mean == pytest.approx(1 - math.exp(mean))
+    assert saving.mean == pytest.approx(1 - 0.5)  # the geometric mean of the ratios is 1/2
+    assert saving.low == pytest.approx(1 - math.exp(high))
+    assert saving.high == pytest.approx(1 - math.exp(low)) and saving.high < 1
+    assert claims.geometric([]) is None
+
+
+def test_a_dearer_level_and_an_equally_cheaper_one_cancel_in_the_geometric_saving() -> None:
+    def saving(aware: float, base: float) -> Any:
+        return SimpleNamespace(aware_flops=aware, baseline_flops=base, saving=1 - aware / base)
+
+    levels = (saving(50.0, 100.0), saving(400.0, 200.0))  # half as dear, then twice as dear
+    comparison = SimpleNamespace(savings=levels, mean_saving=(0.5 + -1.0) / 2)
+    report = SimpleNamespace(comparisons=(comparison,), threshold=None)
+    seed = claims.SeedResult(0, SimpleNamespace(candidates=()), report, None)
+    assert seed.log_ratio == pytest.approx(0.0)
+    assert seed.saving == pytest.approx(-0.25)  # the paper's arithmetic mean is not symmetric
+    none = claims.SeedResult(0, None, SimpleNamespace(comparisons=()), None)
+    assert none.log_ratio is None and none.saving is None

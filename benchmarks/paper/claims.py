@@ -62,6 +62,18 @@ class Interval:
         return f"{mean} [{low}, {high}]{unit} (n = {self.n})"
 
 
+def geometric(log_ratios: Sequence[float]) -> Interval | None:
+    """The saving ``1 - exp(mean)`` of per-seed mean log ratios ``ln(aware / baseline)``,
+    with the 95% t-interval of the log ratios mapped the same way (so the saving's interval
+    is ``[1 - exp(high), 1 - exp(low)]``, never above 1)."""
+    interval = Interval.of(log_ratios)
+    if interval is None:
+        return None
+    low = None if interval.high is None else 1.0 - math.exp(interval.high)
+    high = None if interval.low is None else 1.0 - math.exp(interval.low)
+    return Interval(1.0 - math.exp(interval.mean), low, high, interval.n)
+
+
 @dataclass(frozen=True)
 class RunKey:
     """What identifies one run of the experiment."""
@@ -106,8 +118,24 @@ class SeedResult:
 
     @property
     def saving(self) -> float | None:
-        """Mean FLOPs saving at equal accuracy against the baseline (fraction)."""
+        """Mean FLOPs saving at equal accuracy against the baseline (fraction): the paper's
+        arithmetic mean over the accuracy levels of ``1 - F_Q(aware) / F_Q(baseline)``."""
         return self.report.comparisons[0].mean_saving if self.report.comparisons else None
+
+    @property
+    def log_ratio(self) -> float | None:
+        """Mean over the accuracy levels of ``ln(F_Q(aware) / F_Q(baseline))``: the geometric
+        saving is ``1 - exp`` of it. Unlike the arithmetic mean of ``1 - ratio``, which has no
+        lower bound, one level where the aware front is 100x dearer weighs as much as one where
+        it is 100x cheaper."""
+        if not self.report.comparisons:
+            return None
+        logs = [
+            math.log(s.aware_flops / s.baseline_flops)
+            for s in self.report.comparisons[0].savings
+            if 0 < s.aware_flops < math.inf and 0 < s.baseline_flops < math.inf
+        ]
+        return sum(logs) / len(logs) if logs else None
 
 
 @dataclass(frozen=True)
@@ -123,8 +151,14 @@ class Cell:
     # claim 1 ---------------------------------------------------------------------------
     @property
     def saving(self) -> Interval | None:
-        """FLOPs saving against the baseline over the seeds."""
+        """FLOPs saving against the baseline over the seeds (the paper's arithmetic mean)."""
         return Interval.of([s.saving for s in self.seeds if s.saving is not None])
+
+    @property
+    def geometric_saving(self) -> Interval | None:
+        """Geometric FLOPs saving over the seeds: the t-interval of the per-seed mean log
+        ratios, mapped through ``1 - exp`` (see :func:`geometric`)."""
+        return geometric([s.log_ratio for s in self.seeds if s.log_ratio is not None])
 
     # claim 2 ---------------------------------------------------------------------------
     def rho(self, proxy: str) -> Interval | None:
