@@ -179,3 +179,34 @@ def test_paper_run_adds_mnist_with_data_dir(tmp_path: Path) -> None:
     assert run._datasets("iris", quick=False, data_dir=str(tmp_path)) == ["iris", "mnist"]
     assert run._datasets("mnist,iris", quick=False, data_dir=str(tmp_path)) == ["mnist", "iris"]
     assert run._datasets(None, quick=True, data_dir=str(tmp_path)) == ["iris", "mnist"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--seeds", "x"], ("--seeds", "'x'")),
+        (["--seeds", "3-1"], ("--seeds", "'3-1'")),
+        (["--seeds", "-1"], ("--seeds", "'-1'")),
+        (["--budgets", "paper,long"], ("--budgets", "long")),
+        (["--datasets", "iris,irsi"], ("--datasets", "irsi")),
+        (["--datasets", ","], ("--datasets", "','")),
+        (["--repeats", "0"], ("--repeats", "got 0")),
+        (["--workers", "0"], ("--workers", "got 0")),
+        (["--hardware-samples", "-3"], ("--hardware-samples", "got -3")),
+        (["--max-qpu-seconds", "0"], ("--max-qpu-seconds", "got 0.0")),
+        (["--atlas-targets", "fake_fex"], ("--atlas-targets", "fake_fex", "fake_fez")),
+        (["--backend", "fake_fex"], ("--backend", "fake_fex")),
+    ],
+)
+def test_paper_run_refuses_bad_input_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], names: tuple[str, ...]
+) -> None:
+    """One line naming the option and the value, exit status 2, and no store created."""
+    run = _paper_run_module()
+    with pytest.raises(SystemExit) as exc:
+        run.main([*argv, "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "error:" in x]
+    for name in names:
+        assert name in line
+    assert not (tmp_path / "out").exists()

@@ -54,12 +54,60 @@ ATLAS_TARGETS = ("fake_fez", "fake_torino")
 
 
 def _seeds(text: str) -> list[int]:
-    """``"0-4"`` or ``"0,2,3"`` -> seeds."""
+    """``"0-4"`` or ``"0,2,3"`` -> seeds.
+
+    Raises:
+        ValueError: If a part is not a non-negative integer or an ascending range of them.
+    """
     out: list[int] = []
     for part in text.split(","):
         low, _, high = part.strip().partition("-")
-        out.extend(range(int(low), int(high or low) + 1))
+        first, last = int(low), int(high or low)
+        if first < 0 or last < first:
+            raise ValueError(part)
+        out.extend(range(first, last + 1))
     return out
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Every option's rule before anything runs: one line and exit status 2 on the first
+    broken one (``parser.error``), so a typo cannot cost an hour of searches first."""
+    from faqnas_qiskit.data import DATASET_NAMES
+    from faqnas_qiskit.hardware import load_profile
+    from faqnas_qiskit.metrics import TargetInfo
+
+    try:
+        args.seeds = _seeds(args.seeds or ("0-1" if args.quick else "0-4"))
+    except ValueError:
+        parser.error(f"--seeds must be like 0-4 or 0,2,3 (integers >= 0); got {args.seeds!r}")
+    unknown = [b for b in args.budgets if b not in BUDGETS]
+    if unknown:
+        parser.error(f"--budgets must name {', '.join(BUDGETS)}; got {', '.join(unknown)}")
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    wrong = [d for d in names if d not in DATASET_NAMES]
+    if wrong or not names:
+        parser.error(
+            f"--datasets must name built-in datasets ({', '.join(DATASET_NAMES)}); got "
+            f"{', '.join(wrong) or repr(args.datasets)}"
+        )
+    for option, value, least in (
+        ("--repeats", args.repeats, 1),
+        ("--workers", args.workers, 1),
+        ("--hardware-samples", args.hardware_samples, 1),
+        ("--hardware-max-qubits", args.hardware_max_qubits, 1),
+    ):
+        if value < least:
+            parser.error(f"{option} must be at least {least}; got {value}")
+    if not args.max_qpu_seconds > 0:
+        parser.error(f"--max-qpu-seconds must be above 0; got {args.max_qpu_seconds}")
+    try:
+        load_profile(args.backend)
+    except FaqnasError as exc:
+        parser.error(f"--backend: {exc}")
+    try:
+        args.atlas_targets = [TargetInfo.load(t).name for t in args.atlas_targets]
+    except FaqnasError as exc:
+        parser.error(f"--atlas-targets: {exc}")
 
 
 def _default_datasets() -> str:
@@ -183,13 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.datasets = args.datasets or ("iris" if args.quick else _default_datasets())
-    args.seeds = _seeds(args.seeds or ("0-1" if args.quick else "0-4"))
     args.budgets = (args.budgets or ("paper" if args.quick else "paper,trains")).split(",")
-    args.repeats = args.repeats or (2 if args.quick else 3)
+    if args.repeats is None:
+        args.repeats = 2 if args.quick else 3
     args.atlas_targets = [t for t in args.atlas_targets.split(",") if t]
-    unknown = [b for b in args.budgets if b not in BUDGETS]
-    if unknown:
-        parser.error(f"--budgets must name {', '.join(BUDGETS)}; got {', '.join(unknown)}")
+    _check(args, parser)
     datasets = _datasets(args.datasets, quick=args.quick, data_dir=args.data_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
