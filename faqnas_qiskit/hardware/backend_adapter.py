@@ -248,8 +248,10 @@ class BackendAdapter(ABC):
         """QPU seconds billed for a finished job, and whether it ran on a QPU."""
 
     def _seed(self, tags: Sequence[str]) -> int:
-        # the run and genome tags only: the same simulator seed whatever the shots and samples
-        return derive_seed(self.profile.seed_transpiler, *tags[:2]) % (2**31)
+        # the genome tag only (``tags[1]``): the same simulator seed whatever the shots, the
+        # samples and the run id, which is random, so re-evaluating the same trained weights
+        # in another store (a rerun of the same search) draws the same shots
+        return derive_seed(self.profile.seed_transpiler, tags[1]) % (2**31)
 
     def _find(self, tags: Sequence[str]) -> str | None:
         """The id of a job submitted earlier with ``tags``, or None (simulators: never)."""

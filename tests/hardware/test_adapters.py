@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,10 @@ from faqnas_qiskit.hardware.isa import predicted_qpu_seconds, to_isa
 from faqnas_qiskit.hardware.noise import DeviceNoise
 from faqnas_qiskit.hardware.record import QPU_USAGE_SIMULATOR, QPU_USAGE_SOURCE
 from faqnas_qiskit.metrics import DEFAULT_JOB_OVERHEAD_S, TargetInfo
-from faqnas_qiskit.search import load_run
+from faqnas_qiskit.search import SearchRunner, SerialEvaluator, load_run
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import ResultsStore
-from tests.hardware.conftest import CONFIG, StoredRun, reevaluate_run
+from tests.hardware.conftest import CONFIG, StoredRun, _flops, reevaluate_run
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +263,26 @@ def test_runtime_gateway_finds_jobs_by_tags_with_the_services_signature() -> Non
     assert IBMRuntimeGateway(Service([Job()])).find_job(tags, "ibm_fez") == "job-9"
     assert IBMRuntimeGateway(Service([])).find_job(tags, "ibm_fez") is None
     assert calls[0] == {"job_tags": list(tags), "backend_name": "ibm_fez", "limit": 1}
+
+
+def test_noisy_reevaluation_of_a_rerun_search_draws_the_same_shots(
+    store: ResultsStore,
+    trained_run: StoredRun,
+    fez_adapter: FakeBackendAdapter,
+    tmp_path: Path,
+) -> None:
+    """The same search run again in a fresh store (another, random run id) trains the same
+    weights; their noisy re-evaluation must then give the same expectation values, not a new
+    draw of the shot noise per store."""
+    data = load_dataset(CONFIG.dataset, seed=CONFIG.seed)
+    with ResultsStore(tmp_path / "rerun.db") as other:
+        rerun = SearchRunner(other, SerialEvaluator(data), _flops, data.name).start(CONFIG)
+        assert rerun.run_id != trained_run.run_id
+        options = {"keys": trained_run.keys[:1], "shots": 64, "samples": 6}
+        first = reevaluate_run(store, trained_run.run_id, "fake_fez", adapter=fez_adapter,
+                               **options)  # fmt: skip
+        second = reevaluate_run(other, rerun.run_id, "fake_fez", adapter=fez_adapter, **options)
+    (a,), (b,) = first.records, second.records
+    assert a.simulator_accuracy == b.simulator_accuracy  # the same trained weights
+    assert a.expectation_mae > 0  # shot noise and device noise are there
+    assert (a.accuracy, a.expectation_mae) == (b.accuracy, b.expectation_mae)
