@@ -26,6 +26,7 @@ import argparse
 import importlib.util
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-    command = "python benchmarks/paper/run.py " + " ".join(
+    command = "python benchmarks/paper/run.py " + shlex.join(
         argv if argv is not None else sys.argv[1:]
     )
     started = time.perf_counter()
