@@ -32,14 +32,19 @@ def _non_dominated(points: dict[str, tuple[float, float]]) -> set[str]:
     return out
 
 
-@pytest.mark.slow
-def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
+def _quick_run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``run.py --quick`` into ``tmp_path`` (store, RESULTS.md and cost cache all there)."""
     env = {**os.environ, "FAQNAS_CACHE": str(tmp_path / "cache.db"), "KINETO_LOG_LEVEL": "99"}
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "paper" / "run.py"), "--quick",
          "--out", str(tmp_path), "--atlas-targets", "fake_fez"],
         capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
+    proc = _quick_run(tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (tmp_path / "RESULTS.md").read_text()
     for row in ("| 1. FLOPs-aware", "| 2. quantum FLOPs", "| 3. each dataset", "| beyond: F_Q"):
@@ -74,11 +79,7 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
 
     # a second call finds every run in the store: no search runs again, nothing is added
     runs_before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
-    again = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "paper" / "run.py"), "--quick",
-         "--out", str(tmp_path), "--atlas-targets", "fake_fez"],
-        capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path,
-    )  # fmt: skip
+    again = _quick_run(tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("is in the store") == 6  # 2 seeds x 3 kinds
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before
