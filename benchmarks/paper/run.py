@@ -84,7 +84,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     unknown = [b for b in args.budgets if b not in BUDGETS]
     if unknown:
         parser.error(f"--budgets must name {', '.join(BUDGETS)}; got {', '.join(unknown)}")
-    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    names = _datasets(args.datasets, quick=args.quick, data_dir=None)
     wrong = [d for d in names if d not in DATASET_NAMES]
     if wrong or not names:
         parser.error(

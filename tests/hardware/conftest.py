@@ -43,7 +43,7 @@ CONFIG = SearchConfig(
 )
 
 
-def _flops(genome: Genome) -> dict[str, Any]:
+def flops_stand_in(genome: Genome) -> dict[str, Any]:
     """A stand-in metrics provider (the search only needs F_Q to rank)."""
     n, dim = genome.n_qubits, 2**genome.n_qubits
     return {"quantum_flops": n * 4 * dim + genome.depth * (n * 4 * dim + (n - 1) * 8 * dim)}
@@ -63,7 +63,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> StoredRun:
     path = tmp_path_factory.mktemp("hardware") / "template.db"
     data = load_dataset(CONFIG.dataset, seed=CONFIG.seed)
     with ResultsStore(path) as store:
-        result = SearchRunner(store, SerialEvaluator(data), _flops, data.name).start(CONFIG)
+        result = SearchRunner(store, SerialEvaluator(data), flops_stand_in, data.name).start(CONFIG)
     keys = tuple(c.key for c in result.candidates if c.ok)
     assert len(keys) == 3
     return StoredRun(path, result.run_id, keys)

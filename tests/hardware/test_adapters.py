@@ -28,7 +28,7 @@ from faqnas_qiskit.metrics import DEFAULT_JOB_OVERHEAD_S, TargetInfo
 from faqnas_qiskit.search import SearchRunner, SerialEvaluator, load_run
 from faqnas_qiskit.space import Genome
 from faqnas_qiskit.store import ResultsStore
-from tests.hardware.conftest import CONFIG, StoredRun, _flops, reevaluate_run
+from tests.hardware.conftest import CONFIG, StoredRun, flops_stand_in, reevaluate_run
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +276,7 @@ def test_noisy_reevaluation_of_a_rerun_search_draws_the_same_shots(
     draw of the shot noise per store."""
     data = load_dataset(CONFIG.dataset, seed=CONFIG.seed)
     with ResultsStore(tmp_path / "rerun.db") as other:
-        rerun = SearchRunner(other, SerialEvaluator(data), _flops, data.name).start(CONFIG)
+        rerun = SearchRunner(other, SerialEvaluator(data), flops_stand_in, data.name).start(CONFIG)
         assert rerun.run_id != trained_run.run_id
         options = {"keys": trained_run.keys[:1], "shots": 64, "samples": 6}
         first = reevaluate_run(store, trained_run.run_id, "fake_fez", adapter=fez_adapter,
