@@ -84,6 +84,18 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
     assert again.stdout.count("is in the store") == 6  # 2 seeds x 3 kinds
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before
 
+    # --from-store renders what the call names (seed 0 here), whatever else the store holds
+    one = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "paper" / "run.py"), "--quick", "--from-store",
+         "--seeds", "0", "--store", str(tmp_path / "paper.db"), "--out", str(tmp_path / "one"),
+         "--atlas-targets", ""],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr[-2000:]
+    seed_0 = (tmp_path / "one" / "RESULTS.md").read_text()
+    assert "seeds [0];" in seed_0 and "seeds [0, 1];" in text
+    assert "seed 0: run" in seed_0 and "seed 1: run" not in seed_0
+
     # every front shown is the non-dominated set of its run's stored evaluations on
     # (F_Q, 1 - mean validation accuracy over the repeats), recomputed here from the rows
     fronts = re.findall(r"### iris, paper budget, seed (\d+): run (\w+)\n\n(.*?)\n\n", text, re.S)
