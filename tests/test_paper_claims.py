@@ -174,6 +174,22 @@ def test_correlation_interval_is_taken_on_fishers_z_and_stays_inside_minus_one_o
     assert claims.correlation([]) is None
 
 
+def test_variance_share_interval_stays_inside_zero_one() -> None:
+    shares = [0.99, 0.97, 0.999]  # a t-interval over these ends above 1
+    mean, low, high = _t_interval(shares)
+    assert high > 1.0
+
+    def seed(share: float) -> Any:
+        aware = SimpleNamespace(variance=SimpleNamespace(share=share))
+        return claims.SeedResult(0, aware, SimpleNamespace(comparisons=()), None)
+
+    interval = claims.Cell("mnist5k", "paper", tuple(seed(v) for v in shares)).variance_share()
+    assert interval.mean == pytest.approx(mean)
+    assert interval.low == pytest.approx(low)
+    assert interval.high == 1.0
+    assert claims.Interval(0.5, -0.2, 0.4, 3).clipped(0.0, 1.0) == claims.Interval(0.5, 0.0, 0.4, 3)
+
+
 def test_the_budget_that_trains_is_named_per_dataset() -> None:
     from faqnas_qiskit.evaluation import TrainingConfig
     from faqnas_qiskit.search import SearchConfig

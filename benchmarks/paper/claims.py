@@ -82,6 +82,15 @@ class Interval:
         stats = AccuracyStats.of(finite)
         return cls(stats.mean, stats.ci_low, stats.ci_high, stats.n)
 
+    def clipped(self, low: float, high: float) -> Interval:
+        """The interval with its bounds kept inside ``[low, high]``, the range the quantity
+        can take (a t-interval of shares near 1 otherwise ends above 1)."""
+
+        def clip(v: float | None) -> float | None:
+            return None if v is None else min(high, max(low, v))
+
+        return Interval(self.mean, clip(self.low), clip(self.high), self.n)
+
     def show(self, scale: float = 1.0, spec: str = ".3f", unit: str = "") -> str:
         """``mean [low, high]`` (n = ...), scaled (100 for percent)."""
         mean = format(self.mean * scale, spec) + unit
@@ -308,14 +317,16 @@ class Cell:
         )
 
     def variance_share(self) -> Interval | None:
-        """The architecture's share of accuracy variance (ICC) of the aware runs, over seeds."""
-        return Interval.of(
+        """The architecture's share of accuracy variance (ICC) of the aware runs, over seeds;
+        the interval's bounds are kept inside [0, 1], where a share lies."""
+        interval = Interval.of(
             [
                 s.aware.variance.share
                 for s in self.seeds
                 if s.aware.variance is not None and s.aware.variance.share is not None
             ]
         )
+        return None if interval is None else interval.clipped(0.0, 1.0)
 
 
 def _proxy(row: CandidateRow, name: str) -> float | None:

@@ -302,7 +302,8 @@ def render(
         "",
         "**How much the architecture decides the accuracy** (intraclass correlation of the "
         "repeats over each FLOPs-aware run's candidates; 1: the architecture decides, 0: a draw "
-        "of split and weights), and **accuracy lost under noise** (exact minus noisy test "
+        "of split and weights; its interval over the seeds is cut to [0, 1]), and **accuracy lost "
+        "under noise** (exact minus noisy test "
         f"accuracy on `{args.backend}`, over every re-evaluated front network):",
         "",
         "| dataset | budget | variance share | accuracy lost under noise |",
