@@ -24,8 +24,11 @@ import math
 import os
 import sys
 import time
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 
@@ -33,6 +36,51 @@ from faqnas_qiskit.data import load_dataset
 from faqnas_qiskit.errors import FaqnasError
 from faqnas_qiskit.evaluation import TrainingConfig, evaluate_repeats
 from faqnas_qiskit.space import SearchSpace
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    """One budget over the sample.
+
+    Attributes:
+        mean: Mean validation accuracy over the networks (fraction).
+        gap: The best budget's mean minus this one's (>= 0).
+        lagging: Networks more than twice the tolerance below their own best budget.
+        at_chance: Networks below chance + 0.05.
+        trained: ``gap <= tolerance`` and ``lagging`` at most a quarter of the networks.
+    """
+
+    mean: float
+    gap: float
+    lagging: int
+    at_chance: int
+    trained: bool
+
+
+def summarise(
+    table: npt.NDArray[np.float64], chance: float, tolerance: float
+) -> list[BudgetSummary]:
+    """Per budget (column of ``table``, shape (networks, budgets), mean validation accuracy;
+    NaN where every repeat failed), whether it trains the sample (see the module docstring)."""
+    with warnings.catch_warnings():  # a network without any result: a NaN row, left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        best_each = np.nanmax(table, axis=1)
+        means = np.nanmean(table, axis=0)
+    best = float(np.max(means))
+    out = []
+    for j in range(table.shape[1]):
+        lagging = int(np.sum(best_each - table[:, j] > 2 * tolerance))
+        gap = best - float(means[j])
+        out.append(
+            BudgetSummary(
+                mean=float(means[j]),
+                gap=gap,
+                lagging=lagging,
+                at_chance=int(np.sum(table[:, j] < chance + 0.05)),
+                trained=gap <= tolerance and lagging <= table.shape[0] / 4,
+            )
+        )
+    return out
 
 
 def _budgets(text: str, parser: argparse.ArgumentParser) -> list[TrainingConfig]:
@@ -88,22 +136,18 @@ def main(argv: list[str] | None = None) -> int:
                 table[i, j] = float(np.mean(accs))
         cells = " | ".join(f"{v:.3f}" for v in table[i])
         print(f"| {genome} | {cells} |", flush=True)
-    best_each = np.nanmax(table, axis=1)
-    means = np.nanmean(table, axis=0)
-    best = float(np.max(means))
     print()
     print(
         "| budget | mean val accuracy | gap to best budget | networks > 2 x tolerance below "
         "their best | at chance (< chance + 0.05) | training seconds | verdict |"
     )
     print("|---|---|---|---|---|---|---|")
-    for j, name in enumerate(names):
-        lagging = int(np.sum(best_each - table[:, j] > 2 * args.tolerance))
-        at_chance = int(np.sum(table[:, j] < chance + 0.05))
-        trained = best - means[j] <= args.tolerance and lagging <= len(genomes) / 4
+    for name, row, spent in zip(
+        names, summarise(table, chance, args.tolerance), seconds, strict=True
+    ):
         print(
-            f"| {name} | {means[j]:.3f} | {best - means[j]:+.3f} | {lagging} of {len(genomes)} "
-            f"| {at_chance} | {seconds[j]:.0f} | {'trained' if trained else 'not trained'} |"
+            f"| {name} | {row.mean:.3f} | {row.gap:+.3f} | {row.lagging} of {len(genomes)} "
+            f"| {row.at_chance} | {spent:.0f} | {'trained' if row.trained else 'not trained'} |"
         )
     return 0
 
