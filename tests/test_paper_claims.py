@@ -146,6 +146,25 @@ def test_classical_flops_fixed_and_quantum_flops_driving_accuracy() -> None:
     assert varied.classical_spread() == pytest.approx(2.0) and not varied.classical_fixed()
 
 
+def test_reevaluated_counts_front_networks_with_a_noisy_result() -> None:
+    def seed(front: list[str], off: list[str], measured: list[str]) -> Any:
+        rows = [SimpleNamespace(key=k, on_front=True) for k in front]
+        rows += [SimpleNamespace(key=k, on_front=False) for k in off]
+        hardware = tuple(SimpleNamespace(key=k) for k in measured)
+        aware = SimpleNamespace(candidates=tuple(rows), hardware=hardware)
+        return claims.SeedResult(0, aware, SimpleNamespace(comparisons=()), None)
+
+    # seed 0: 2 of 3 front networks measured (one twice: counted once); a measured network
+    # off the front does not count; seed 1: none of 2
+    cell = claims.Cell(
+        "iris",
+        "paper",
+        (seed(["a", "b", "c"], ["d"], ["a", "b", "b", "d"]), seed(["e", "f"], [], [])),
+    )
+    assert cell.reevaluated() == (2, 5)
+    assert claims.Cell("iris", "paper", ()).reevaluated() == (0, 0)
+
+
 def test_geometric_saving_maps_the_log_ratio_interval() -> None:
     logs = [math.log(0.25), math.log(0.5), math.log(1.0)]
     mean, low, high = _t_interval(logs)

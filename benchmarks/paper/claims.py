@@ -317,6 +317,17 @@ class Cell:
             [h.simulator_accuracy - h.accuracy for s in self.seeds for h in s.aware.hardware]
         )
 
+    def reevaluated(self) -> tuple[int, int]:
+        """(aware front networks with a noisy re-evaluation, aware front networks) summed over
+        the seeds; the rest were left out by the run's qubit limit or QPU-seconds budget."""
+        done = size = 0
+        for s in self.seeds:
+            measured = {h.key for h in s.aware.hardware}
+            front = [r for r in s.aware.candidates if r.on_front]
+            size += len(front)
+            done += sum(r.key in measured for r in front)
+        return done, size
+
     def variance_share(self) -> Interval | None:
         """The architecture's share of accuracy variance (ICC) of the aware runs, over seeds;
         the interval's bounds are kept inside [0, 1], where a share lies."""

@@ -304,15 +304,19 @@ def render(
         "repeats over each FLOPs-aware run's candidates; 1: the architecture decides, 0: a draw "
         "of split and weights; its interval over the seeds is cut to [0, 1]), and **accuracy lost "
         "under noise** (exact minus noisy test "
-        f"accuracy on `{args.backend}`, over every re-evaluated front network):",
+        f"accuracy on `{args.backend}`, over every re-evaluated front network; the last column "
+        "counts them against the fronts' size, the rest being over `--hardware-max-qubits` or "
+        "`--max-qpu-seconds`):",
         "",
-        "| dataset | budget | variance share | accuracy lost under noise |",
-        "|---|---|---|---|",
+        "| dataset | budget | variance share | accuracy lost under noise | front networks "
+        "re-evaluated |",
+        "|---|---|---|---|---|",
     ]
     for c in cs:
+        done, size = c.reevaluated()
         lines.append(
             f"| {c.dataset} | {c.budget} | {_show(c.variance_share(), 1, '.2f')} | "
-            f"{_show(c.noise_loss())} |"
+            f"{_show(c.noise_loss())} | {done} of {size} |"
         )
     lines.append("")
     if targets:
