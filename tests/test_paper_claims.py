@@ -241,3 +241,25 @@ def test_a_dearer_level_and_an_equally_cheaper_one_cancel_in_the_geometric_savin
     assert seed.saving == pytest.approx(-0.25)  # the paper's arithmetic mean is not symmetric
     none = claims.SeedResult(0, None, SimpleNamespace(comparisons=()), None)
     assert none.log_ratio is None and none.saving is None
+
+
+def test_busy_seconds_counts_overlaps_once_and_gaps_not_at_all() -> None:
+    assert claims.busy_seconds([]) == 0.0
+    # two jobs of one call planned together at t=0, finishing at 10 and 25: 25 s
+    assert claims.busy_seconds([(0.0, 10.0), (0.0, 25.0)]) == 25.0
+    # a later call three hours on adds its own 40 s, not the gap
+    assert claims.busy_seconds([(0.0, 10.0), (0.0, 25.0), (10_800.0, 10_840.0)]) == 65.0
+    # nested and touching intervals, given out of order
+    assert claims.busy_seconds([(5.0, 6.0), (20.0, 30.0), (0.0, 10.0), (10.0, 12.0)]) == 22.0
+
+
+def test_walls_do_not_count_the_gap_before_a_later_reevaluation() -> None:
+    run = SimpleNamespace(id="r1", created_at=100.0, updated_at=400.0)
+    jobs = [
+        SimpleNamespace(created_at=400.0, updated_at=430.0),
+        SimpleNamespace(created_at=400.0, updated_at=460.0),
+        SimpleNamespace(created_at=90_000.0, updated_at=90_100.0),  # a call a day later
+    ]
+    store = SimpleNamespace(list_runs=lambda: [run], hardware_jobs=lambda run_id: jobs)
+    key = claims.RunKey("iris", "paper", 0, "aware")
+    assert claims.walls(store, {key: "r1"}) == {("iris", "paper"): 300.0 + 60.0 + 100.0}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from faqnas_qiskit.evaluation import AccuracyStats, TrainingConfig
@@ -372,18 +372,30 @@ def cells(store: ResultsStore, runs: Mapping[RunKey, str]) -> list[Cell]:
     return out
 
 
+def busy_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """Length of the union of ``(start, end)`` intervals (seconds): overlapping jobs count
+    once, and the gaps between them (another call, hours later) not at all."""
+    total = 0.0
+    end = -math.inf
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
 def walls(store: ResultsStore, runs: Mapping[RunKey, str]) -> dict[tuple[str, str], float]:
     """Seconds spent per (dataset, budget), read from the store: each counted run from its
-    start to its last write, plus its hardware re-evaluations from the first job's creation to
-    the last job's last write (a run resumed after an interruption counts the pause too)."""
+    start to its last write (a run resumed after an interruption counts the pause too), plus
+    the time its hardware re-evaluation jobs were open, from each job's creation to its last
+    write (the union over the jobs, so jobs added by a later call do not count the gap)."""
     by_id = {row.id: row for row in store.list_runs()}
     out: dict[tuple[str, str], float] = {}
     for key, run_id in runs.items():
         row = by_id[run_id]
         spent = row.updated_at - row.created_at
-        jobs = store.hardware_jobs(run_id)
-        if jobs:
-            spent += max(j.updated_at for j in jobs) - min(j.created_at for j in jobs)
+        spent += busy_seconds((j.created_at, j.updated_at) for j in store.hardware_jobs(run_id))
         out[(key.dataset, key.budget)] = out.get((key.dataset, key.budget), 0.0) + spent
     return out
 

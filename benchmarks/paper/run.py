@@ -213,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hardware-max-qubits",
         type=int,
-        default=8,
-        help="re-evaluate front networks up to this size (noisy simulation of 9-10 qubit "
-        "amplitude circuits, thousands of two-qubit gates, takes hours)",
+        default=9,
+        help="re-evaluate front networks up to this size (default 9: Aer's noisy simulation "
+        "of an amplitude-embedded network on fake_fez took about 2 s per test sample at 9 "
+        "qubits and 45-50 s at 10 on a 2-core Xeon, about 25 min per network at 30 samples)",
     )
     parser.add_argument(
         "--max-qpu-seconds",
