@@ -263,3 +263,36 @@ def test_walls_do_not_count_the_gap_before_a_later_reevaluation() -> None:
     store = SimpleNamespace(list_runs=lambda: [run], hardware_jobs=lambda run_id: jobs)
     key = claims.RunKey("iris", "paper", 0, "aware")
     assert claims.walls(store, {key: "r1"}) == {("iris", "paper"): 300.0 + 60.0 + 100.0}
+
+
+def _front(*rows: tuple[str, float, float, float, bool]) -> Any:
+    """A run snapshot whose candidates are (key, F_Q, F_C, mean val accuracy, on_front)."""
+    return SimpleNamespace(
+        candidates=tuple(
+            SimpleNamespace(key=k, quantum_flops=q, classical_flops=c, val_accuracy=a, on_front=f)
+            for k, q, c, a, f in rows
+        )
+    )
+
+
+def test_total_flops_search_is_priced_against_the_fq_front_in_total_flops() -> None:
+    # F_Q front: a (100 + 900 = 1000, acc 0.8), b (400 + 100 = 500, acc 0.9).
+    aware = _front(("a", 100, 900, 0.8, True), ("b", 400, 100, 0.9, True), ("x", 1, 1, 0.95, False))
+    # total-FLOPs front: c (250, acc 0.8), d (500, acc 0.9); an off-front network never counts.
+    total = _front(("c", 200, 50, 0.8, True), ("d", 400, 100, 0.9, True), ("y", 1, 1, 0.9, False))
+    report = SimpleNamespace(comparisons=(), threshold=None)
+    seed = claims.SeedResult(0, aware, report, total)
+    # level 0.8: cheapest totals 250 against min(1000, 500) = 500; level 0.9: 500 against 500.
+    assert seed.total_log_ratio == pytest.approx((math.log(0.5) + 0.0) / 2)
+    assert claims.SeedResult(0, aware, report, None).total_log_ratio is None
+
+    # a second seed where the total-FLOPs front is twice as dear at its only common level
+    dear = _front(("e", 900, 100, 0.9, True))
+    other = claims.SeedResult(1, _front(("f", 400, 100, 0.9, True)), report, dear)
+    assert other.total_log_ratio == pytest.approx(math.log(2.0))
+    cell = claims.Cell("iris", "paper", (seed, other))
+    mean, low, high = _t_interval([math.log(0.5) / 2, math.log(2.0)])
+    assert cell.total_saving.mean == pytest.approx(1 - math.exp(mean))
+    assert cell.total_saving.low == pytest.approx(1 - math.exp(high))
+    assert cell.total_saving.high == pytest.approx(1 - math.exp(low))
+    assert cell.total_saving.n == 2

@@ -60,7 +60,8 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
     assert all(v.startswith(("holds", "does not hold", "depends: ")) for v in verdicts)
 
     # the wall-time table is read from the store: each run from its start to its last write
-    # plus its re-evaluation jobs' span, summed per dataset and budget (iris, paper here)
+    # plus the time its re-evaluation jobs were open (merged where they overlap), summed per
+    # dataset and budget (iris, paper here)
     con = sqlite3.connect(tmp_path / "paper.db")
     table = text.split("## Wall time", 1)[1]
     (shown_s,) = re.findall(r"\| iris \| paper \| (\d+) \|", table)
@@ -69,12 +70,16 @@ def test_quick_paper_run_writes_results_from_its_store(tmp_path: Path) -> None:
         "SELECT id, updated_at - created_at FROM runs WHERE status = 'finished'"
     ):
         expected += spent
-        jobs = con.execute(
-            "SELECT min(created_at), max(updated_at) FROM hardware_jobs WHERE run_id = ?",
+        merged: list[list[float]] = []
+        for start, stop in con.execute(
+            "SELECT created_at, updated_at FROM hardware_jobs WHERE run_id = ? ORDER BY created_at",
             (run_id,),
-        ).fetchone()
-        if jobs[0] is not None:
-            expected += jobs[1] - jobs[0]
+        ):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], stop)
+            else:
+                merged.append([start, stop])
+        expected += sum(stop - start for start, stop in merged)
     assert int(shown_s) == round(expected)
 
     # a second call finds every run in the store: no search runs again, nothing is added
@@ -223,3 +228,32 @@ def test_paper_run_refuses_bad_input_before_anything_runs(
     for name in names:
         assert name in line
     assert not (tmp_path / "out").exists()
+
+
+def test_from_store_refuses_a_missing_or_empty_store_and_fresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--from-store renders only what a store holds: a missing store, a store without a
+    finished run for what the call names, or --fresh (which would delete it) is one line and
+    exit status 2, and neither a store nor RESULTS.md is created."""
+    from faqnas_qiskit.store import ResultsStore
+
+    run = _paper_run_module()
+    out = tmp_path / "out"
+    empty = tmp_path / "empty.db"
+    ResultsStore(empty).close()
+    cases = [
+        (["--from-store"], ("--from-store", str(out / "paper.db"), "does not exist")),
+        (["--from-store", "--fresh", "--store", str(empty)], ("--from-store", "--fresh")),
+        (["--from-store", "--store", str(empty), "--datasets", "wine", "--seeds", "3"],
+         ("no finished run", str(empty), "wine", "seeds 3")),
+    ]  # fmt: skip
+    for argv, names in cases:
+        with pytest.raises(SystemExit) as exc:
+            run.main([*argv, "--out", str(out), "--atlas-targets", ""])
+        assert exc.value.code == 2
+        (line,) = [x for x in capsys.readouterr().err.splitlines() if "error:" in x]
+        for name in names:
+            assert name in line, (name, line)
+        assert not out.exists()
+    assert empty.is_file()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from faqnas_qiskit.evaluation import AccuracyStats, TrainingConfig
 from faqnas_qiskit.report import build_report, snapshot
-from faqnas_qiskit.report.analysis import spearman
+from faqnas_qiskit.report.analysis import Point, Saving, flops_savings, spearman
 from faqnas_qiskit.report.data import CandidateRow, ReportData, RunSnapshot
 from faqnas_qiskit.search import SearchConfig
 from faqnas_qiskit.store import ResultsStore
@@ -193,12 +193,39 @@ class SeedResult:
         it is 100x cheaper."""
         if not self.report.comparisons:
             return None
-        logs = [
-            math.log(s.aware_flops / s.baseline_flops)
-            for s in self.report.comparisons[0].savings
-            if 0 < s.aware_flops < math.inf and 0 < s.baseline_flops < math.inf
-        ]
-        return sum(logs) / len(logs) if logs else None
+        return _mean_log_ratio(self.report.comparisons[0].savings)
+
+    @property
+    def total_log_ratio(self) -> float | None:
+        """The search on total FLOPs against the search on F_Q, both fronts priced in total
+        FLOPs F_Q + F_C per sample: the mean over the accuracy levels both fronts reach of
+        ``ln(total(total-FLOPs front) / total(F_Q front))``, cheapest network at each level.
+        Below 0 when counting F_C finds networks that cost less in all at equal accuracy; 0
+        when F_C stays fixed (then both searches rank networks alike). None without a
+        total-FLOPs run or a common level."""
+        if self.total is None:
+            return None
+        return _mean_log_ratio(flops_savings(_total_points(self.total), _total_points(self.aware)))
+
+
+def _mean_log_ratio(savings: Sequence[Saving]) -> float | None:
+    """Mean over the levels of ``ln(aware_flops / baseline_flops)`` (levels with a zero or
+    missing cost left out), or None without a level."""
+    logs = [
+        math.log(s.aware_flops / s.baseline_flops)
+        for s in savings
+        if 0 < s.aware_flops < math.inf and 0 < s.baseline_flops < math.inf
+    ]
+    return sum(logs) / len(logs) if logs else None
+
+
+def _total_points(run: RunSnapshot) -> list[Point]:
+    """The run's front networks as (total FLOPs F_Q + F_C, mean validation accuracy)."""
+    return [
+        Point(r.key, r.quantum_flops + r.classical_flops, r.val_accuracy)
+        for r in run.candidates
+        if r.on_front and r.classical_flops is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -224,6 +251,12 @@ class Cell:
         return geometric([s.log_ratio for s in self.seeds if s.log_ratio is not None])
 
     # claim 2 ---------------------------------------------------------------------------
+    @property
+    def total_saving(self) -> Interval | None:
+        """Total FLOPs (F_Q + F_C) the search on total FLOPs saves against the search on F_Q
+        at equal accuracy, geometric over the seeds (see :attr:`SeedResult.total_log_ratio`)."""
+        return geometric([r for s in self.seeds if (r := s.total_log_ratio) is not None])
+
     def rho(self, proxy: str) -> Interval | None:
         """Spearman rho of ``proxy`` with mean validation accuracy over each aware run's
         candidates, over the seeds. ``proxy``: ``F_Q``, ``F_C`` or ``effective``."""

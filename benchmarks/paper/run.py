@@ -244,8 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     _check(args, parser)
     datasets = _datasets(args.datasets, quick=args.quick, data_dir=args.data_dir)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     store_path = Path(args.store) if args.store else out / "paper.db"
+    if args.from_store and args.fresh:
+        parser.error("--from-store reads the store that --fresh deletes; drop one of them")
+    if args.from_store and not store_path.is_file():
+        parser.error(
+            f"--from-store reads an existing store; {store_path} does not exist (pass --store "
+            "PATH, or run without --from-store to fill it)"
+        )
+    if not args.from_store:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
     if args.fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{store_path}{suffix}").unlink(missing_ok=True)
@@ -317,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
             for key, run_id in find_runs(store).items()
             if key.dataset in datasets and key.budget in args.budgets and key.seed in args.seeds
         }
+        if args.from_store and not chosen:
+            parser.error(
+                f"--from-store found no finished run in {store_path} for datasets "
+                f"{','.join(datasets)}, budgets {','.join(args.budgets)} and seeds "
+                f"{','.join(map(str, args.seeds))}; name what the store holds, or run without "
+                "--from-store to fill it"
+            )
         text = render(
             store,
             chosen,
@@ -328,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             machine=f"{platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}",
         )
+    out.mkdir(parents=True, exist_ok=True)
     (out / "RESULTS.md").write_text(text)
     print(f"wrote {out / 'RESULTS.md'} in {time.perf_counter() - started:.0f} s")
     return 0
