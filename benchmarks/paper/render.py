@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from claims import (
     Cell,
     Interval,
     RunKey,
+    SeedResult,
     budget_words,
     cells,
     correlation,
@@ -81,24 +82,15 @@ def _atlas_rho(atlas: Mapping[str, Any] | None) -> dict[tuple[str, str], float |
     return out
 
 
-def _pooled(cs: Sequence[Cell], budget: str) -> Interval | None:
-    """The geometric saving over every dataset-seed pair of ``budget``."""
+def _pooled(
+    cs: Sequence[Cell], budget: str, log_ratio: Callable[[SeedResult], float | None]
+) -> Interval | None:
+    """A geometric saving over every dataset-seed pair of ``budget``: ``log_ratio`` gives
+    each seed's mean log cost ratio (``SeedResult.log_ratio``: the FLOPs-aware search against
+    the baseline, in F_Q; ``SeedResult.total_log_ratio``: the search on F_Q + F_C against the
+    one on F_Q, in F_Q + F_C)."""
     return geometric(
-        [s.log_ratio for c in cs if c.budget == budget for s in c.seeds if s.log_ratio is not None]
-    )
-
-
-def _pooled_total(cs: Sequence[Cell], budget: str) -> Interval | None:
-    """The total FLOPs the search on F_Q + F_C saves against the search on F_Q at equal
-    accuracy, geometric over every dataset-seed pair of ``budget``."""
-    return geometric(
-        [
-            r
-            for c in cs
-            if c.budget == budget
-            for s in c.seeds
-            if (r := s.total_log_ratio) is not None
-        ]
+        [r for c in cs if c.budget == budget for s in c.seeds if (r := log_ratio(s)) is not None]
     )
 
 
@@ -187,7 +179,7 @@ def render(
     ]
     for budget in budgets:
         bc = [c for c in cs if c.budget == budget]
-        pooled = _pooled(cs, budget)
+        pooled = _pooled(cs, budget, lambda s: s.log_ratio)
         holds = {c.dataset: saving_holds(c.geometric_saving) for c in bc}
         lines.append(
             f"| 1. FLOPs-aware fronts save FLOPs at equal accuracy ({budget} budget) | about "
@@ -203,13 +195,14 @@ def render(
         dead = [c.dead("aware") for c in bc]
         n_dead, n_front = sum(d for d, _ in dead), sum(n for _, n in dead)
         spread = max((c.classical_spread() for c in bc), default=1.0)
+        total = _pooled(cs, budget, lambda s: s.total_log_ratio)
         lines.append(
             f"| 2. quantum FLOPs drive accuracy, classical FLOPs stay fixed ({budget}) | yes | "
             f"Spearman rho with mean accuracy, over datasets: F_Q {_show(rhos, 1, '.2f')}, F_C "
             f"{_show(rhoc, 1, '.2f')}; F_Q's interval above 0 for {sum(c.drives() for c in bc)} "
             f"of {len(bc)} datasets; F_C up to {spread:,.0f}-fold across a front; {n_dead} of "
             f"{n_front} front networks have dead quantum weights; searching on F_Q + F_C saves "
-            f"{_show(_pooled_total(cs, budget), 100, '.1f', '%')} of total FLOPs at equal "
+            f"{_show(total, 100, '.1f', '%')} of total FLOPs at equal "
             f"accuracy against the F_Q fronts (0 if F_C stayed fixed) | "
             f"{overall({c.dataset: c.drives() and c.classical_fixed() for c in bc})} (F_Q "
             f"drives accuracy: {overall({c.dataset: c.drives() for c in bc})}; F_C stays fixed: "

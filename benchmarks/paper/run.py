@@ -344,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{platform.python_version()}",
         )
     out.mkdir(parents=True, exist_ok=True)
-    (out / "RESULTS.md").write_text(text)
+    partial = out / "RESULTS.md.partial"  # an interrupted write leaves the old RESULTS.md whole
+    partial.write_text(text)
+    partial.replace(out / "RESULTS.md")
     print(f"wrote {out / 'RESULTS.md'} in {time.perf_counter() - started:.0f} s")
     return 0
 
